@@ -1,0 +1,56 @@
+# k8s-combat: `make run` starts it locally, `make test` proves it. Both need only python3.11 and make.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+IMAGE ?= k8s-combat:dev
+NAMESPACE ?= default
+LOCAL := .sandbox
+
+
+.PHONY: run test lint bench image deploy clean
+
+$(STAMP): pyproject.toml requirements.lock requirements-test.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c requirements-test.lock -e '.[test]'
+	touch $(STAMP)
+
+$(LOCAL)/secret-key:
+	mkdir -p $(LOCAL)
+	$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+## run: install, migrate and start the app on http://127.0.0.1:8081/
+run: $(STAMP) $(LOCAL)/secret-key
+	DJANGO_SECRET_KEY_FILE=$(LOCAL)/secret-key DATABASE_PATH=$(LOCAL)/db.sqlite3 $(BIN)/python manage.py migrate --no-input
+	DJANGO_SECRET_KEY_FILE=$(LOCAL)/secret-key $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	DJANGO_SECRET_KEY_FILE=$(LOCAL)/secret-key DATABASE_PATH=$(LOCAL)/db.sqlite3 COMBAT_DASHBOARD=true \
+		exec $(BIN)/python -m combat_app.serving
+
+## test: install, lint, and run the whole test suite
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SECRET_KEY=collectstatic-only $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## bench: the benchmarks behind docs/performance.md
+bench: $(STAMP)
+	$(BIN)/python bench/ping_throughput.py
+
+## image: build the one image every pod runs (needs a Docker engine)
+image:
+	docker build -t $(IMAGE) .
+
+## deploy: apply the manifests to the current kubectl context, with a Secret made once
+deploy:
+	kubectl -n $(NAMESPACE) get secret k8s-combat >/dev/null 2>&1 || \
+		kubectl -n $(NAMESPACE) create secret generic k8s-combat \
+			--from-literal=secret-key="$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"
+	kubectl -n $(NAMESPACE) apply -k manifests/base
+
+clean:
+	rm -rf $(VENV) $(LOCAL) staticfiles .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,51 @@
+"""Who this pod is: the name, IP and node that every answer carries.
+
+The values come from the downward API (``POD_NAME``, ``POD_IP``, ``NODE_NAME`` in the
+manifests). Outside a cluster the hostname stands in, as it does for the seed's Go app,
+whose only identity was its hostname.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+from dataclasses import dataclass
+
+from combat_app.env import env_header_value
+
+
+@dataclass(frozen=True)
+class PodIdentity:
+    name: str
+    ip: str
+    node: str
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The response headers that name the pod; the dashboard reads them off every /ping."""
+        return [
+            (b"x-pod-name", self.name.encode()),
+            (b"x-pod-ip", self.ip.encode()),
+            (b"x-node-name", self.node.encode()),
+        ]
+
+
+def _host_ip(hostname: str) -> str:
+    try:
+        return socket.gethostbyname(hostname)
+    except OSError:
+        return "127.0.0.1"
+
+
+def from_environment() -> PodIdentity:
+    hostname = socket.gethostname()
+    return PodIdentity(
+        name=env_header_value("POD_NAME", hostname),
+        ip=env_header_value("POD_IP", "") or _host_ip(hostname),
+        node=env_header_value("NODE_NAME", hostname),
+    )
+
+
+@functools.cache
+def current() -> PodIdentity:
+    """This process's identity, read once: the downward API does not change under a pod."""
+    return from_environment()

@@ -1,0 +1,138 @@
+"""Settings for every k8s-combat pod, read from the environment only.
+
+Each variable is listed, with its default, in the README's configuration table. A malformed
+value stops start-up with a message naming it (see ``combat_app.env``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+from combat_app.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_list,
+    env_secret,
+    env_service_url,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY", generate=DEBUG)
+
+# The one Service this app calls. Calls (/service, /dial, the dashboard) go here and nowhere else.
+COMBAT_SERVICE_URL = env_service_url("COMBAT_SERVICE_URL", "http://k8s-combat-service:8081")
+COMBAT_SERVICE_HOST = urlsplit(COMBAT_SERVICE_URL).hostname
+COMBAT_CALL_TIMEOUT_SECONDS = env_float("COMBAT_CALL_TIMEOUT_SECONDS", 2.0, minimum=0.05, maximum=60)
+COMBAT_DASHBOARD = env_bool("COMBAT_DASHBOARD", False)
+
+# Behind `kubectl port-forward` the browser says Host: localhost; probes send Host: localhost;
+# pods call each other by the Service's name. Nothing else is a host this app answers to.
+_EXTRA_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
+if "*" in _EXTRA_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name hosts; '*' would accept any Host header")
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", COMBAT_SERVICE_HOST, *_EXTRA_HOSTS]
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "combat_app",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "combat_app.urls"
+ASGI_APPLICATION = "combat_app.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+            ],
+        },
+    },
+]
+
+# The root filesystem of a pod is read-only; /tmp is an emptyDir (see manifests/).
+DATABASE_PATH = env_str("DATABASE_PATH", str(BASE_DIR / ".data" / "db.sqlite3"))
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATABASE_PATH,
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+LANGUAGE_CODE = "en"
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+# Hardening that applies over plain HTTP too.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Strict"
+
+# Users reach the dashboard with `kubectl port-forward`, which is plain HTTP on localhost: the
+# HTTPS-only settings would break it. Set COMBAT_HTTPS=true behind a TLS-terminating Ingress.
+COMBAT_HTTPS = env_bool("COMBAT_HTTPS", False)
+if COMBAT_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31536000
+    SILENCED_SYSTEM_CHECKS = [
+        "security.W005",  # HSTS includeSubDomains: other hosts of the domain are not ours to decide
+        "security.W021",  # HSTS preload: idem
+    ]
+else:
+    SILENCED_SYSTEM_CHECKS = [
+        "security.W004",  # SECURE_HSTS_SECONDS: HSTS needs HTTPS
+        "security.W008",  # SECURE_SSL_REDIRECT: port-forward is HTTP
+        "security.W016",  # CSRF_COOKIE_SECURE: idem, and the page's forms would fail
+    ]
+
+LOG_LEVEL = env_choice("COMBAT_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "bare": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "bare": {"class": "logging.StreamHandler", "formatter": "bare"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # The seed logs "<hostname> ping" on every ping; that line stays as bare as it was.
+    "loggers": {"combat_app.ping": {"handlers": ["bare"], "level": LOG_LEVEL, "propagate": False}},
+}

@@ -1,0 +1,120 @@
+"""Calls to the Service: the one module that speaks HTTP through ``requests``.
+
+A call never raises and never outlasts its timeout: whatever happens becomes an ``Answer``
+whose ``outcome`` names the failure the way a person debugging a Service would (refused,
+reset, timeout, dns), with the library's text kept in ``error``. Redirects are not followed:
+a call goes to the configured Service and nowhere else.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import socket
+import time
+from dataclasses import asdict, dataclass
+
+import requests
+import urllib3
+
+OUTCOMES = ("ok", "refused", "reset", "timeout", "dns", "error")  # plus "http-<code>"
+
+
+@dataclass(frozen=True)
+class Answer:
+    outcome: str
+    status: int | None
+    reason: str
+    pod: str
+    pod_ip: str
+    node: str
+    latency_ms: float
+    error: str
+    body: str
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    @property
+    def status_line(self) -> str:
+        """What the seed's ``/service`` printed: Go's ``resp.Status``, e.g. ``200 OK``."""
+        return f"{self.status} {self.reason}" if self.status is not None else self.error
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _causes(exc: BaseException):
+    """The exception and everything it wraps: requests -> urllib3 -> the socket error."""
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        cause = stack.pop()
+        if not isinstance(cause, BaseException) or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        yield cause
+        stack += [cause.__cause__, cause.__context__, getattr(cause, "reason", None), *cause.args]
+
+
+def classify(exc: BaseException) -> str:
+    """Name a failed call's cause from the exception ``requests`` raised and what it wraps."""
+    if isinstance(exc, requests.Timeout):
+        return "timeout"
+    causes = list(_causes(exc))
+
+    def found(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(cause, kinds) for cause in causes)
+
+    if found(urllib3.exceptions.NameResolutionError, socket.gaierror):
+        return "dns"
+    if found(ConnectionRefusedError) or any(getattr(c, "errno", None) == errno.ECONNREFUSED for c in causes):
+        return "refused"
+    if found(ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
+        return "reset"
+    # Checked last: urllib3's NewConnectionError is also a (connect) TimeoutError.
+    if found(TimeoutError, urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ConnectTimeoutError):
+        return "timeout"
+    return "error"
+
+
+def get(url: str, *, timeout: float, session: requests.Session | None = None) -> Answer:
+    """GET ``url`` once; ``timeout`` bounds connecting and reading together.
+
+    Without ``session`` the call opens its own connection and closes it afterwards, as the
+    seed's ``curl`` did: that is what lets a Service spread calls over its pods.
+    """
+    started = time.perf_counter()
+    budget = urllib3.Timeout(total=timeout, connect=timeout, read=timeout)
+    try:
+        if session is None:
+            with requests.Session() as one_off:
+                response = one_off.get(url, timeout=budget, allow_redirects=False)
+        else:
+            response = session.get(url, timeout=budget, allow_redirects=False)
+    except requests.RequestException as exc:
+        return Answer(
+            outcome=classify(exc),
+            status=None,
+            reason="",
+            pod="",
+            pod_ip="",
+            node="",
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            error=str(exc),
+            body="",
+        )
+    latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    headers = response.headers
+    return Answer(
+        outcome="ok" if response.status_code == 200 else f"http-{response.status_code}",
+        status=response.status_code,
+        reason=response.reason or "",
+        pod=headers.get("X-Pod-Name", ""),
+        pod_ip=headers.get("X-Pod-IP", ""),
+        node=headers.get("X-Node-Name", ""),
+        latency_ms=latency_ms,
+        error="",
+        body=response.text[:1024],
+    )

@@ -1,0 +1,86 @@
+"""Real server processes for tests: start one, wait until it answers, stop it by its PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def app_environment(**overrides: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("COMBAT_", "DJANGO_", "POD_", "NODE_", "SHUTDOWN_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="combat_app.settings",
+        DJANGO_SECRET_KEY="test-only-key-" + "y" * 40,
+        SHUTDOWN_DRAIN_SECONDS="0",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen
+    url: str
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.process.stdout.read() if self.process.stdout else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_app(*, host: str = "127.0.0.1", port: int | None = None, **env: str) -> ServerProcess:
+    """Start ``python -m combat_app.serving`` and return once ``/healthz`` answers."""
+    port = port or free_port(host)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "combat_app.serving", "--host", host, "--port", str(port)],
+        cwd=ROOT,
+        env=app_environment(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = ServerProcess(process, f"http://{host}:{port}")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{server.output()}")
+        try:
+            if requests.get(f"{server.url}/healthz", timeout=0.5).status_code == 200:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    server.stop(signal.SIGKILL)
+    raise RuntimeError(f"server did not answer within 20 s:\n{server.output()}")

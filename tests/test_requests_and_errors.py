@@ -1,0 +1,40 @@
+"""What a user gets for a wrong path, method or parameter: a clear answer, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("path", ["/nope", "/service/", "/ping/extra", "/static/missing.js"])
+def test_unknown_paths_are_404(client, path):
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/service", "/hostname", "/dial"])
+def test_wrong_methods_are_405(client, path):
+    response = client.post(path)
+    assert response.status_code == 405
+    assert "GET" in response["Allow"]
+
+
+def test_the_root_names_the_pod_and_its_endpoints(client):
+    response = client.get("/")
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    text = response.content.decode()
+    assert "k8s-combat-test-pod" in text
+    for endpoint in ("/ping", "/service", "/hostname", "/dial", "/healthz", "/readyz"):
+        assert endpoint in text
+
+
+def test_hostname_answers_the_pod_name(client):
+    assert client.get("/hostname").content == b"k8s-combat-test-pod"
+
+
+def test_service_refuses_an_unknown_format(client):
+    response = client.get("/service?format=xml")
+    assert response.status_code == 400
+    assert response.content.startswith(b"format: must be text or json")
+
+
+def test_a_foreign_host_header_is_refused(client):
+    assert client.get("/hostname", HTTP_HOST="attacker.example").status_code == 400
