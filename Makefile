@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 IMAGE ?= k8s-combat:dev
 NAMESPACE ?= default
 LOCAL := .sandbox
+# What manage.py needs on a laptop: a key made once, and the database beside the sandbox's state.
+DJANGO := DJANGO_SECRET_KEY_FILE=$(LOCAL)/secret-key DATABASE_PATH=$(LOCAL)/db.sqlite3
+SANDBOX_ARGS ?=
 
 
 .PHONY: run test lint bench image deploy clean
@@ -19,12 +22,11 @@ $(LOCAL)/secret-key:
 	mkdir -p $(LOCAL)
 	$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 
-## run: install, migrate and start the app on http://127.0.0.1:8081/
+## run: install, then start the local cluster with the dashboard on http://127.0.0.1:8081/
 run: $(STAMP) $(LOCAL)/secret-key
-	DJANGO_SECRET_KEY_FILE=$(LOCAL)/secret-key DATABASE_PATH=$(LOCAL)/db.sqlite3 $(BIN)/python manage.py migrate --no-input
-	DJANGO_SECRET_KEY_FILE=$(LOCAL)/secret-key $(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	DJANGO_SECRET_KEY_FILE=$(LOCAL)/secret-key DATABASE_PATH=$(LOCAL)/db.sqlite3 COMBAT_DASHBOARD=true \
-		exec $(BIN)/python -m combat_app.serving
+	$(DJANGO) $(BIN)/python manage.py migrate --no-input --verbosity 0
+	$(DJANGO) $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(DJANGO) exec $(BIN)/python manage.py sandbox $(SANDBOX_ARGS)
 
 ## test: install, lint, and run the whole test suite
 test: $(STAMP)

@@ -51,12 +51,12 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def wrk(url: str, *, seconds: int, connections: int) -> float:
+def wrk(url: str, *, seconds: int, connections: int, headers: list[str] = ()) -> float:
     """Requests per second that wrk measured against ``url``."""
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     output = subprocess.run(
-        pinned(1, ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url]),
+        pinned(1, ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", *(f"-H{h}" for h in headers), url]),
         capture_output=True,
         text=True,
         check=True,

@@ -6,6 +6,7 @@ value stops start-up with a message naming it (see ``combat_app.env``).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,6 +45,9 @@ INSTALLED_APPS = [
     "combat_app",
     "dashboard",
 ]
+# The local cluster (`manage.py sandbox`) is a development tool: the image does not ship it.
+if importlib.util.find_spec("sandbox") is not None:
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

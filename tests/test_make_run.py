@@ -1,4 +1,4 @@
-"""`make run`, the README's first command: it serves the app on 127.0.0.1:8081."""
+"""`make run`, the README's first command: the local cluster, with the dashboard on 127.0.0.1:8081."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -22,10 +23,29 @@ def port_is_free(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) != 0
 
 
-def test_make_run_serves_ping_on_127_0_0_1_port_8081_and_stops_on_ctrl_c():
+def sandbox_pods() -> list[int]:
+    """PIDs of the pod processes `make run` started (they run combat_app.serving on 127.0.1.x)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+                cwd = os.readlink(entry / "cwd")
+            except OSError:
+                continue
+            if b"combat_app.serving" in command and cwd == str(ROOT):
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_make_run_serves_the_app_on_8081_runs_the_cluster_and_stops_on_ctrl_c():
     make = require("make", "make run is the README's command")
-    assert port_is_free("127.0.0.1", 8081), "something else is listening on 127.0.0.1:8081"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMBAT_", "DJANGO_", "POD_"))}
+    kubectl = require("kubectl", "the banner tells users to poke at the sandbox with kubectl")
+    for port in (8081, 8001):
+        assert port_is_free("127.0.0.1", port), f"something else is listening on 127.0.0.1:{port}"
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("COMBAT_", "DJANGO_", "POD_", "KUBECONFIG"))
+    }
     process = subprocess.Popen(
         [make, "--no-print-directory", "run"],
         cwd=ROOT,
@@ -36,7 +56,7 @@ def test_make_run_serves_ping_on_127_0_0_1_port_8081_and_stops_on_ctrl_c():
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         answer = None
         while time.monotonic() < deadline and process.poll() is None:
             try:
@@ -46,11 +66,26 @@ def test_make_run_serves_ping_on_127_0_0_1_port_8081_and_stops_on_ctrl_c():
                 time.sleep(0.2)
         assert answer is not None, f"make run did not serve /ping:\n{process.stdout.read()}"
         assert answer.text == "pong"
+        assert answer.headers["X-Pod-Name"].startswith("k8s-combat-"), "the dashboard pod answers"
+        assert requests.get("http://127.0.0.1:8081/service", timeout=5).text == "200 OK"
+        pods = subprocess.run(
+            [kubectl, "get", "pods", "-o", "name"],
+            env={**env, "KUBECONFIG": str(ROOT / ".sandbox" / "kubeconfig")},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.split()
+        assert len(pods) == 3
+        pids = sandbox_pods()
+        assert len(pids) == 3
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
-            process.wait(30)
+            process.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             raise
-    assert port_is_free("127.0.0.1", 8081), "the server outlived make run"
+    time.sleep(0.3)
+    assert [pid for pid in pids if os.path.exists(f"/proc/{pid}")] == []
+    assert port_is_free("127.0.0.1", 8081), "the cluster outlived make run"

@@ -1,0 +1,169 @@
+"""Pods as processes: what the kubelet does for one pod, in miniature.
+
+It starts the container (``python -m combat_app.serving`` on the pod's address), probes
+``/readyz`` to decide readiness, restarts a container that exits with a crash-loop backoff
+(counting restarts and reporting the log tail), and on deletion sends SIGTERM, then SIGKILL
+once the grace period is over.
+
+Children run in their own session, so a Ctrl-C in the terminal reaches only the sandbox, which
+stops them in order; and they get SIGKILL from the kernel if the sandbox itself dies
+(PR_SET_PDEATHSIG), so no pod outlives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sandbox.objects import PodState
+from sandbox.store import now_rfc3339
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+PR_SET_PDEATHSIG = 1
+BACKOFF_START_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 30.0
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+async def probe(host: str, port: int, path: str = "/readyz", limit_seconds: float = 1.0) -> bool:
+    """An httpGet probe: success is a 2xx or 3xx status, as the kubelet counts it."""
+    try:
+        async with asyncio.timeout(limit_seconds):
+            reader, writer = await asyncio.open_connection(host, port)
+            try:
+                writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+                status_line = await reader.readline()
+            finally:
+                writer.close()
+    except (OSError, TimeoutError):
+        return False
+    parts = status_line.split()
+    return len(parts) >= 2 and parts[1][:1] in (b"2", b"3")
+
+
+class PodRunner:
+    """Runs one pod's container until the pod is deleted; ``changed`` is called on every change."""
+
+    def __init__(
+        self, pod: PodState, *, env: dict[str, str], log_path: Path, changed: Callable[[PodState], None]
+    ) -> None:
+        self.pod = pod
+        self.env = env
+        self.log_path = log_path
+        self.changed = changed
+        self.process: asyncio.subprocess.Process | None = None
+        self.pids: list[int] = []  # every process this runner started, for leak checks
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"pod {self.pod.name}")
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:  # noqa: ASYNC230 - a local log file, once per container start
+            return await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "combat_app.serving",
+                "--host",
+                self.pod.ip,
+                "--port",
+                str(self.pod.port),
+                cwd=ROOT,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+
+    async def _run(self) -> None:
+        backoff = BACKOFF_START_SECONDS
+        while not self._stopping.is_set():
+            self.process = await self._spawn()
+            self.pids.append(self.process.pid)
+            started = time.monotonic()
+            self.pod.running = True
+            self.pod.waiting_reason = None
+            self.pod.started = now_rfc3339()
+            self.changed(self.pod)
+            prober = asyncio.create_task(self._probe_until_exit())
+            code = await self.process.wait()
+            prober.cancel()
+            self.pod.running = False
+            self.pod.ready = False
+            self.pod.last_exit_code = code
+            self.changed(self.pod)
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started > 60:
+                backoff = BACKOFF_START_SECONDS
+            self.pod.restarts += 1
+            self.pod.waiting_reason = "CrashLoopBackOff"
+            self.changed(self.pod)
+            logger.warning(
+                "pod %s exited with %s; restarting in %.0fs (restart %d). Log tail:\n%s",
+                self.pod.name,
+                code,
+                backoff,
+                self.pod.restarts,
+                log_tail(self.log_path),
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+
+    async def _probe_until_exit(self) -> None:
+        while True:
+            ready = await probe(self.pod.ip, self.pod.port)
+            if ready != self.pod.ready:
+                self.pod.ready = ready
+                self.changed(self.pod)
+            # Fast until the first success, so a new pod joins the Service promptly; then calmer.
+            await asyncio.sleep(0.5 if ready else 0.05)
+
+    async def terminate(self, grace_seconds: float) -> None:
+        """SIGTERM now; SIGKILL when the grace period is over; return once the process is gone."""
+        self._stopping.set()
+        process = self.process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), grace_seconds)
+            except TimeoutError:
+                logger.warning("pod %s did not stop within %gs: SIGKILL", self.pod.name, grace_seconds)
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        if self._task is not None:
+            await self._task
+
+    def kill_now(self) -> None:
+        """Last resort at exit: no process may outlive the sandbox."""
+        if self.process is not None and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGKILL)

@@ -1,0 +1,318 @@
+"""Kubernetes objects as the API server would return them, built from the sandbox's state.
+
+Pure functions: they take what the controller knows about pods and return the dicts that the
+store keeps and clients read. Field names, defaults and conventions follow the real objects
+closely enough that the `kubernetes` client's models and `kubectl` accept them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import random
+import uuid
+from dataclasses import dataclass
+
+NAMESPACE = "default"
+# Kubernetes' rand.SafeEncodeString alphabet: no vowels, no look-alikes.
+SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def template_hash(template: dict) -> str:
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
+    return "".join(SAFE_ALPHABET[byte % len(SAFE_ALPHABET)] for byte in digest[:10])
+
+
+def random_suffix(length: int = 5, rng: random.Random | None = None) -> str:
+    rng = rng or random.SystemRandom()
+    return "".join(rng.choice(SAFE_ALPHABET) for _ in range(length))
+
+
+def status(code: int, reason: str, message: str, *, name: str = "", kind: str = "", group: str = "") -> dict:
+    """A ``Status`` object: how the API server reports every error."""
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if name or kind:
+        body["details"] = {k: v for k, v in (("name", name), ("group", group), ("kind", kind)) if v}
+    return body
+
+
+@dataclass
+class PodState:
+    """What the controller knows of one pod; ``pod_object`` renders it."""
+
+    name: str
+    deployment: str
+    template_hash: str
+    template: dict
+    uid: str
+    ip: str
+    port: int
+    node: str
+    created: str
+    started: str | None = None
+    ready: bool = False
+    running: bool = False
+    restarts: int = 0
+    waiting_reason: str | None = None  # e.g. CrashLoopBackOff
+    last_exit_code: int | None = None
+    deletion_timestamp: str | None = None
+    grace_period: int | None = None
+
+    @property
+    def terminating(self) -> bool:
+        return self.deletion_timestamp is not None
+
+    def host_port(self, container_port: int) -> int:
+        """Where a container port is reachable: the same number on the pod's own loopback IP, or
+        shifted when pods share 127.0.0.1 (systems without extra loopback addresses)."""
+        return container_port + self.port - 8081
+
+
+def _condition(kind: str, ok: bool, when: str) -> dict:
+    return {
+        "type": kind,
+        "status": "True" if ok else "False",
+        "lastProbeTime": None,
+        "lastTransitionTime": when,
+    }
+
+
+def pod_object(pod: PodState) -> dict:
+    template = copy.deepcopy(pod.template)
+    spec = template["spec"]
+    spec["nodeName"] = pod.node
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    container = spec["containers"][0]
+    if pod.running:
+        state = {"running": {"startedAt": pod.started or pod.created}}
+    elif pod.waiting_reason:
+        state = {"waiting": {"reason": pod.waiting_reason}}
+    elif pod.last_exit_code is not None:
+        state = {
+            "terminated": {
+                "exitCode": pod.last_exit_code,
+                "reason": "Completed" if pod.last_exit_code == 0 else "Error",
+            }
+        }
+    else:
+        state = {"waiting": {"reason": "ContainerCreating"}}
+    container_status = {
+        "name": container["name"],
+        "image": container.get("image", "k8s-combat"),
+        "imageID": "",
+        "ready": pod.ready,
+        "started": pod.running,
+        "restartCount": pod.restarts,
+        "state": state,
+    }
+    if pod.last_exit_code is not None and pod.restarts:
+        container_status["lastState"] = {"terminated": {"exitCode": pod.last_exit_code}}
+    phase = "Running" if pod.running or pod.restarts else "Pending"
+    metadata = {
+        "name": pod.name,
+        "namespace": NAMESPACE,
+        "uid": pod.uid,
+        "creationTimestamp": pod.created,
+        "labels": {**template["metadata"].get("labels", {}), "pod-template-hash": pod.template_hash},
+        "ownerReferences": [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": f"{pod.deployment}-{pod.template_hash}",
+                "uid": str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"replicaset/{pod.deployment}-{pod.template_hash}")
+                ),
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    }
+    if pod.terminating:
+        metadata["deletionTimestamp"] = pod.deletion_timestamp
+        metadata["deletionGracePeriodSeconds"] = pod.grace_period
+    when = pod.started or pod.created
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": spec,
+        "status": {
+            "phase": phase,
+            "hostIP": "127.0.0.1",
+            "hostIPs": [{"ip": "127.0.0.1"}],
+            "podIP": pod.ip,
+            "podIPs": [{"ip": pod.ip}],
+            "startTime": pod.created,
+            "qosClass": "Burstable",
+            "conditions": [
+                _condition("PodScheduled", True, pod.created),
+                _condition("Initialized", True, pod.created),
+                _condition("ContainersReady", pod.ready, when),
+                _condition("Ready", pod.ready, when),
+            ],
+            "containerStatuses": [container_status],
+        },
+    }
+
+
+def deployment_object(manifest: dict, *, pods: list[PodState]) -> dict:
+    deployment = copy.deepcopy(manifest)
+    deployment["metadata"].setdefault("namespace", NAMESPACE)
+    live = [pod for pod in pods if not pod.terminating]
+    ready = [pod for pod in live if pod.ready]
+    wanted = deployment["spec"].get("replicas", 1)
+    status_fields = {
+        "observedGeneration": deployment["metadata"].get("generation", 1),
+        "replicas": len(live),
+        "updatedReplicas": len(live),
+        "readyReplicas": len(ready),
+        "availableReplicas": len(ready),
+        "conditions": [
+            {
+                "type": "Available",
+                "status": "True" if len(ready) >= min(wanted, 1) else "False",
+                "reason": "MinimumReplicasAvailable",
+                "message": "Deployment has minimum availability.",
+            },
+            {
+                "type": "Progressing",
+                "status": "True",
+                "reason": "NewReplicaSetAvailable",
+                "message": "ReplicaSet has successfully progressed.",
+            },
+        ],
+    }
+    if len(live) - len(ready):
+        status_fields["unavailableReplicas"] = len(live) - len(ready)
+    deployment["status"] = {key: value for key, value in status_fields.items() if value != 0}
+    return deployment
+
+
+def scale_object(deployment: dict) -> dict:
+    metadata = deployment["metadata"]
+    selector = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": metadata["name"],
+            "namespace": metadata["namespace"],
+            "uid": metadata["uid"],
+            "resourceVersion": metadata["resourceVersion"],
+            "creationTimestamp": metadata["creationTimestamp"],
+        },
+        "spec": {"replicas": deployment["spec"].get("replicas", 1)},
+        "status": {"replicas": deployment.get("status", {}).get("replicas", 0), "selector": selector},
+    }
+
+
+def service_object(manifest: dict, *, cluster_ip: str) -> dict:
+    service = copy.deepcopy(manifest)
+    service["metadata"].setdefault("namespace", NAMESPACE)
+    spec = service["spec"]
+    spec.update(
+        clusterIP=cluster_ip, clusterIPs=[cluster_ip], ipFamilies=["IPv4"], ipFamilyPolicy="SingleStack"
+    )
+    spec.setdefault("sessionAffinity", "None")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    for port in spec["ports"]:
+        port.setdefault("protocol", "TCP")
+    service["status"] = {"loadBalancer": {}}
+    return service
+
+
+def _slice_ports(service: dict) -> list[dict]:
+    return [
+        {"name": port.get("name", ""), "port": port["targetPort"], "protocol": port.get("protocol", "TCP")}
+        for port in service["spec"]["ports"]
+    ]
+
+
+def endpoint_slice_object(service: dict, *, name: str, pods: list[PodState]) -> dict:
+    """The slice the EndpointSlice controller would write: a terminating pod stays, not ready."""
+    endpoints = [
+        {
+            "addresses": [pod.ip],
+            "conditions": {
+                "ready": pod.ready and not pod.terminating,
+                "serving": pod.ready,
+                "terminating": pod.terminating,
+            },
+            "nodeName": pod.node,
+            "targetRef": {"kind": "Pod", "namespace": NAMESPACE, "name": pod.name, "uid": pod.uid},
+        }
+        for pod in sorted(pods, key=lambda pod: pod.name)
+        if pod.running
+    ]
+    service_name = service["metadata"]["name"]
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": name,
+            "namespace": NAMESPACE,
+            "generateName": f"{service_name}-",
+            "labels": {
+                "kubernetes.io/service-name": service_name,
+                "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                **service["metadata"].get("labels", {}),
+            },
+            "ownerReferences": [
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "name": service_name,
+                    "uid": service["metadata"]["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "addressType": "IPv4",
+        "endpoints": endpoints or None,
+        "ports": _slice_ports(service),
+    }
+
+
+def endpoints_object(service: dict, *, pods: list[PodState]) -> dict:
+    """Legacy v1 Endpoints: ready pods in ``addresses``, unready ones in ``notReadyAddresses``;
+    a terminating pod leaves both, as the endpoints controller does."""
+
+    def address(pod: PodState) -> dict:
+        return {
+            "ip": pod.ip,
+            "nodeName": pod.node,
+            "targetRef": {"kind": "Pod", "namespace": NAMESPACE, "name": pod.name, "uid": pod.uid},
+        }
+
+    live = sorted((pod for pod in pods if pod.running and not pod.terminating), key=lambda pod: pod.ip)
+    subset = {
+        "addresses": [address(pod) for pod in live if pod.ready],
+        "notReadyAddresses": [address(pod) for pod in live if not pod.ready],
+        "ports": _slice_ports(service),
+    }
+    subset = {key: value for key, value in subset.items() if value}
+    return {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {
+            "name": service["metadata"]["name"],
+            "namespace": NAMESPACE,
+            "labels": {
+                **service["metadata"].get("labels", {}),
+                "endpoints.kubernetes.io/managed-by": "endpoint-controller",
+            },
+        },
+        "subsets": [subset] if "addresses" in subset or "notReadyAddresses" in subset else [],
+    }

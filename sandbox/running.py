@@ -1,0 +1,280 @@
+"""Bring the local cluster up, tell the user what is where, and take it all down on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import resource
+import secrets
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from sandbox import manifests, objects
+from sandbox.addresses import AddressPool
+from sandbox.apiserver import ApiServer
+from sandbox.controller import Cluster
+from sandbox.objects import PodState
+from sandbox.proxy import AddressInUse, ServiceProxy
+from sandbox.store import Store
+
+logger = logging.getLogger(__name__)
+
+CONSUMER = "k8s-combat"
+PROVIDER_SERVICE = "k8s-combat-service"
+# A pod gets what its manifest says, not the environment of whoever started the sandbox.
+_NOT_INHERITED = ("COMBAT_", "DJANGO_", "POD_", "NODE_", "SHUTDOWN_", "DATABASE_", "DASHBOARD_", "KUBECONFIG")
+
+
+@dataclass
+class Options:
+    state_dir: Path
+    api_port: int = 8001
+    dashboard_port: int = 8081
+    cluster_ip: str = "127.0.10.1"
+    pod_network: str = "127.0.1"
+    balancing: str = "random"
+    session_affinity: bool = False
+    drain_seconds: float | None = None
+    grace_seconds: float | None = None
+    providers: int | None = None
+    dashboard: bool = True
+    chaos: bool = True
+    bookmark_seconds: float = 10.0
+    max_replicas: int = 10
+    provider_env: dict[str, str] = field(default_factory=dict)
+
+
+class StartupError(Exception):
+    """Something the user can fix (a port in use); the message says what and which option."""
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside the sandbox's loop: the sandbox, not uvicorn, handles the signals."""
+
+    def capture_signals(self):
+        return contextlib.nullcontext()
+
+
+def _bind(host: str, port: int, option: str) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(
+            f"{host}:{port} is not available ({exc.strerror}); choose another with {option}"
+        ) from exc
+    sock.listen(128)
+    return sock
+
+
+def write_kubeconfig(path: Path, server: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: k8s-combat-sandbox\n  cluster:\n    server: {server}\n"
+        "users:\n- name: k8s-combat-sandbox\n  user: {}\n"
+        "contexts:\n- name: k8s-combat-sandbox\n  context:\n    cluster: k8s-combat-sandbox\n"
+        "    user: k8s-combat-sandbox\n    namespace: default\n"
+        "current-context: k8s-combat-sandbox\n"
+    )
+
+
+def secret_key(state_dir: Path) -> Path:
+    path = state_dir / "secret-key"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path
+
+
+class Sandbox:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.state_dir = options.state_dir
+        self.kubeconfig = self.state_dir / "kubeconfig"
+        self.store = Store()
+        self.addresses = AddressPool(options.pod_network)
+        self.service_url = f"http://{options.cluster_ip}:8081"
+        self.cluster = Cluster(
+            self.store,
+            addresses=self.addresses,
+            pod_env=self.pod_env,
+            log_dir=self.state_dir / "logs",
+            max_replicas=options.max_replicas,
+            termination_grace_seconds=options.grace_seconds,
+        )
+        self.service_proxy = ServiceProxy(
+            options.cluster_ip, 8081, mode=options.balancing, name="the Service's ClusterIP (--cluster-ip)"
+        )
+        self.forward = ServiceProxy(
+            "127.0.0.1", options.dashboard_port, name="the dashboard (--dashboard-port)"
+        )
+        self.api: ApiServer | None = None
+        self._server: _EmbeddedServer | None = None
+        self._server_task: asyncio.Task | None = None
+
+    def pod_env(self, pod: PodState, container: dict) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
+        fields = {
+            "metadata.name": pod.name,
+            "status.podIP": pod.ip,
+            "spec.nodeName": pod.node,
+            "metadata.namespace": objects.NAMESPACE,
+        }
+        for item in container.get("env", []):
+            if "value" in item:
+                env[item["name"]] = str(item["value"])
+            elif "fieldRef" in item.get("valueFrom", {}):
+                env[item["name"]] = fields[item["valueFrom"]["fieldRef"]["fieldPath"]]
+        # What the cluster provides in other ways: the Secret's mount, the emptyDir, cluster DNS,
+        # and (for the pod whose ServiceAccount token is mounted) the way to the API server.
+        env.update(
+            DJANGO_SETTINGS_MODULE="combat_app.settings",
+            DJANGO_SECRET_KEY_FILE=str(secret_key(self.state_dir)),
+            DATABASE_PATH=str(self.state_dir / "db.sqlite3"),
+            COMBAT_SERVICE_URL=self.service_url,
+            PYTHONUNBUFFERED="1",
+        )
+        if pod.template["spec"].get("automountServiceAccountToken"):
+            env["KUBECONFIG"] = str(self.kubeconfig)
+            if self.options.chaos:
+                env["DASHBOARD_CHAOS"] = "true"
+        if self.options.drain_seconds is not None:
+            env["SHUTDOWN_DRAIN_SECONDS"] = str(self.options.drain_seconds)
+        if pod.deployment == PROVIDER_SERVICE:
+            env.update(self.options.provider_env)
+        return env
+
+    async def start(self) -> None:
+        options = self.options
+        api_socket = _bind("127.0.0.1", options.api_port, "--api-port")
+        try:
+            await self.service_proxy.check_address()
+            await self.forward.check_address()
+        except AddressInUse as exc:
+            api_socket.close()
+            raise StartupError(str(exc)) from exc
+        api_address = f"127.0.0.1:{api_socket.getsockname()[1]}"
+        self.api = ApiServer(
+            self.store, self.cluster, server_address=api_address, bookmark_seconds=options.bookmark_seconds
+        )
+        config = uvicorn.Config(
+            self.api,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=1,
+        )
+        self._server = _EmbeddedServer(config)
+        self._server_task = asyncio.create_task(self._server.serve(sockets=[api_socket]))
+        write_kubeconfig(self.kubeconfig, f"http://{api_address}")
+        documents = manifests.load()
+        for deployment in manifests.of_kind(documents, "Deployment"):
+            name = deployment["metadata"]["name"]
+            if name == CONSUMER and not options.dashboard:
+                continue
+            if name == PROVIDER_SERVICE and options.providers is not None:
+                deployment["spec"]["replicas"] = options.providers
+            self.cluster.add_deployment(deployment)
+        for service in manifests.of_kind(documents, "Service"):
+            if options.session_affinity:
+                service["spec"]["sessionAffinity"] = "ClientIP"
+                self.service_proxy.affinity_seconds = 10800
+            self.cluster.add_service(service, cluster_ip=options.cluster_ip, proxies=[self.service_proxy])
+        self.cluster.add_forward(self.forward, {"app": CONSUMER})
+        self.cluster.reconcile()
+
+    async def wait_ready(self, limit_seconds: float) -> bool:
+        deadline = time.monotonic() + limit_seconds
+        while time.monotonic() < deadline:
+            runners = [r for d in self.cluster.deployments.values() for r in d.pods.values()]
+            if runners and all(r.pod.ready for r in runners):
+                return True
+            if any(r.pod.waiting_reason == "CrashLoopBackOff" for r in runners):
+                return False  # say so now rather than after the whole wait
+            await asyncio.sleep(0.1)
+        return False
+
+    def banner(self) -> str:
+        options = self.options
+        pods = [r.pod for d in self.cluster.deployments.values() for r in d.pods.values()]
+        lines = ["", "k8s-combat sandbox is up: a local stand-in for the tutorial's cluster.", ""]
+        if options.dashboard:
+            lines.append(
+                f"  Dashboard   http://127.0.0.1:{options.dashboard_port}/   (as after kubectl port-forward)"
+            )
+        lines.append(
+            f"  Service     {PROVIDER_SERVICE}  ClusterIP {options.cluster_ip}:8081  "
+            f"({options.balancing}{', ClientIP affinity' if options.session_affinity else ''})"
+        )
+        for pod in sorted(pods, key=lambda p: p.name):
+            state = "ready" if pod.ready else "not ready"
+            lines.append(f"  Pod         {pod.name:<46} {pod.ip}:{pod.port}  {state}")
+        lines += [
+            f"  API server  http://{self.api.server_address if self.api else ''}",
+            "",
+            "Poke at it with kubectl:",
+            f"  KUBECONFIG={self.kubeconfig} kubectl get pods,deploy,svc,endpointslices -o wide",
+            f"  KUBECONFIG={self.kubeconfig} kubectl scale deployment {PROVIDER_SERVICE} --replicas=3",
+            f"  curl http://127.0.0.1:{options.dashboard_port}/service" if options.dashboard else "",
+            "",
+            f"Pod logs are in {self.state_dir / 'logs'}/. Ctrl-C stops everything.",
+            "",
+        ]
+        return "\n".join(line for line in lines if line is not None)
+
+    async def stop(self) -> None:
+        await self.cluster.stop()
+        await self.service_proxy.close()
+        await self.forward.close()
+        if self._server is not None:
+            self._server.should_exit = True
+            self._server.force_exit = True
+        if self._server_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server_task, 5)
+
+
+def _raise_open_file_limit() -> None:
+    """Every proxied connection holds two sockets; the default soft limit (often 1024) is low."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+
+
+async def run(options: Options, *, out=sys.stdout) -> int:
+    _raise_open_file_limit()
+    sandbox = Sandbox(options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        try:
+            await sandbox.start()
+        except StartupError as exc:
+            print(f"sandbox: {exc}", file=sys.stderr)
+            return 2
+        ready = await sandbox.wait_ready(60)
+        print(sandbox.banner(), file=out, flush=True)
+        if not ready:
+            print("sandbox: some pods are not ready yet; see their logs", file=sys.stderr, flush=True)
+        await stop.wait()
+        print("sandbox: stopping pods...", file=out, flush=True)
+        return 0
+    finally:
+        await sandbox.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)

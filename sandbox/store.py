@@ -1,0 +1,163 @@
+"""The sandbox's etcd: objects, one monotonic resourceVersion, and a bounded event history.
+
+Watches behave as the real API server's watch cache does: a watch from resourceVersion R gets
+every change after R; from "" or "0" it first gets the current objects as ADDED; from an R
+older than the retained history it gets a 410 Gone (reason Expired), so clients must relist.
+Everything runs on one event loop, so there are no locks: writers publish to each watcher's
+queue at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sandbox.resources import Resource
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Gone(Exception):
+    """The requested resourceVersion is older than the retained history."""
+
+    def __init__(self, requested: int, oldest: int) -> None:
+        super().__init__(f"too old resource version: {requested} ({oldest})")
+
+
+class Conflict(Exception):
+    pass
+
+
+@dataclass
+class Event:
+    type: str  # ADDED, MODIFIED, DELETED
+    object: dict
+    resource_version: int
+
+
+@dataclass(eq=False)
+class Watcher:
+    resource: Resource
+    accepts: Callable[[dict], bool]
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+
+
+class Store:
+    def __init__(self, *, history: int = 1000) -> None:
+        self._rv = 1
+        self._objects: dict[Resource, dict[Key, dict]] = {}
+        self._history: dict[Resource, deque[Event]] = {}
+        self._history_size = history
+        # Below this resourceVersion a resource's history is gone (compacted).
+        self._compacted: dict[Resource, int] = {}
+        self._watchers: set[Watcher] = set()
+
+    @property
+    def resource_version(self) -> int:
+        return self._rv
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def get(self, resource: Resource, namespace: str, name: str) -> dict | None:
+        found = self._objects.get(resource, {}).get((namespace, name))
+        return copy.deepcopy(found) if found is not None else None
+
+    def list(self, resource: Resource, accepts: Callable[[dict], bool] = lambda _: True) -> list[dict]:
+        items = [obj for obj in self._objects.get(resource, {}).values() if accepts(obj)]
+        items.sort(key=lambda obj: (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+        return copy.deepcopy(items)
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def create(self, resource: Resource, obj: dict) -> dict:
+        metadata = obj["metadata"]
+        key = (metadata.get("namespace", ""), metadata["name"])
+        if key in self._objects.setdefault(resource, {}):
+            raise Conflict(f'{resource.plural} "{metadata["name"]}" already exists')
+        metadata.setdefault("uid", str(uuid.uuid4()))
+        metadata.setdefault("creationTimestamp", now_rfc3339())
+        metadata.setdefault("generation", 1)
+        return self._commit(resource, key, obj, "ADDED")
+
+    def update(self, resource: Resource, obj: dict, *, expected_version: str | None = None) -> dict:
+        metadata = obj["metadata"]
+        key = (metadata.get("namespace", ""), metadata["name"])
+        current = self._objects.get(resource, {}).get(key)
+        if current is None:
+            raise KeyError(key)
+        if expected_version and expected_version != current["metadata"]["resourceVersion"]:
+            raise Conflict(
+                f'Operation cannot be fulfilled on {resource.plural} "{metadata["name"]}": '
+                "the object has been modified; please apply your changes to the latest version and try again"
+            )
+        if obj.get("spec") != current.get("spec"):
+            metadata["generation"] = current["metadata"].get("generation", 1) + 1
+        return self._commit(resource, key, obj, "MODIFIED")
+
+    def delete(self, resource: Resource, namespace: str, name: str) -> dict | None:
+        current = self._objects.get(resource, {}).pop((namespace, name), None)
+        if current is None:
+            return None
+        self._rv += 1
+        current = copy.deepcopy(current)
+        current["metadata"]["resourceVersion"] = str(self._rv)
+        self._publish(resource, Event("DELETED", current, self._rv))
+        return copy.deepcopy(current)
+
+    def _commit(self, resource: Resource, key: Key, obj: dict, event_type: str) -> dict:
+        self._rv += 1
+        stored = copy.deepcopy(obj)
+        stored["metadata"]["resourceVersion"] = str(self._rv)
+        self._objects[resource][key] = stored
+        self._publish(resource, Event(event_type, copy.deepcopy(stored), self._rv))
+        return copy.deepcopy(stored)
+
+    def _publish(self, resource: Resource, event: Event) -> None:
+        history = self._history.setdefault(resource, deque(maxlen=self._history_size))
+        if len(history) == history.maxlen:
+            self._compacted[resource] = history[0].resource_version
+        history.append(event)
+        for watcher in self._watchers:
+            if watcher.resource is resource and watcher.accepts(event.object):
+                watcher.queue.put_nowait(event)
+
+    # --- watches -----------------------------------------------------------------------------
+
+    def watch(self, resource: Resource, since: int | None, accepts: Callable[[dict], bool]) -> Watcher:
+        """Subscribe; the queue first holds what the client missed since ``since``.
+
+        ``since=None`` (resourceVersion "" or "0") starts with the current objects as ADDED.
+        """
+        watcher = Watcher(resource, accepts)
+        if since is None:
+            for obj in self.list(resource, accepts):
+                watcher.queue.put_nowait(Event("ADDED", obj, int(obj["metadata"]["resourceVersion"])))
+        else:
+            oldest = self._compacted.get(resource, 0)
+            if since < oldest:
+                raise Gone(since, oldest)
+            for event in self._history.get(resource, ()):
+                if event.resource_version > since and accepts(event.object):
+                    watcher.queue.put_nowait(
+                        Event(event.type, copy.deepcopy(event.object), event.resource_version)
+                    )
+        self._watchers.add(watcher)
+        return watcher
+
+    def unwatch(self, watcher: Watcher) -> None:
+        self._watchers.discard(watcher)
+
+    def compact(self) -> None:
+        """Forget all history, as etcd compaction does: every older resourceVersion is now Gone."""
+        for resource in list(self._history):
+            self._history[resource].clear()
+            self._compacted[resource] = self._rv

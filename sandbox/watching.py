@@ -1,0 +1,176 @@
+"""Watch streams: newline-delimited JSON events, sent as they happen, over one long response.
+
+A stream starts from the requested resourceVersion (410 Gone as an ERROR event when that is
+older than the history), sends BOOKMARKs when the client allows them (and once more just
+before it times out, as the real server does), and ends after ``timeoutSeconds`` (a random
+30-60 minutes when not given) or when the client goes away.
+
+The fault switches make streams misbehave the way real API servers and the proxies in front
+of them do, so that clients' watch loops can be tested: drop every stream, go silent, or
+answer the next watch requests with an HTTP error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox import objects, tables
+from sandbox.resources import Resource
+from sandbox.store import Gone, Store
+from sandbox.wire import JSON, TABLE_TYPE, ApiError, Request, Send
+
+
+@dataclass
+class Faults:
+    watch_errors: list[int] = field(default_factory=list)  # HTTP codes for the next watch requests
+    silenced: bool = False
+    generation: int = 0  # bumped to end every open stream
+
+
+def _line(event_type: str, obj: dict) -> bytes:
+    return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+async def _until_disconnect(receive: Callable) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+@dataclass
+class _Options:
+    since: int | None
+    timeout_seconds: int
+    bookmarks: bool
+    initial_events: bool
+    as_table: bool
+    include: str
+
+    @classmethod
+    def parse(cls, request: Request) -> _Options:
+        query = request.query
+        version_text = query.get("resourceVersion", "")
+        initial_events = query.get("sendInitialEvents") == "true"
+        try:
+            since = None if version_text in ("", "0") or initial_events else int(version_text)
+            timeout = (
+                int(query["timeoutSeconds"]) if "timeoutSeconds" in query else random.randint(1800, 3600)
+            )
+        except ValueError:
+            raise ApiError(400, "BadRequest", "resourceVersion and timeoutSeconds must be integers") from None
+        return cls(
+            since,
+            max(timeout, 0),
+            query.get("allowWatchBookmarks") == "true",
+            initial_events,
+            request.wants_table,
+            query.get("includeObject", "Metadata"),
+        )
+
+
+class WatchStreams:
+    def __init__(self, store: Store, *, bookmark_seconds: float) -> None:
+        self.store = store
+        self.bookmark_seconds = bookmark_seconds
+        self.faults = Faults()
+        self.open = 0
+
+    async def serve(
+        self,
+        request: Request,
+        receive: Callable,
+        send: Send,
+        resource: Resource,
+        accepts: Callable[[dict], bool],
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        if self.faults.watch_errors:
+            code = self.faults.watch_errors.pop(0)
+            reason = {410: "Expired", 500: "InternalError", 503: "ServiceUnavailable"}.get(code, "Unknown")
+            raise ApiError(code, reason, f"injected fault: watch answered {code}")
+        options = _Options.parse(request)
+        content_type = TABLE_TYPE if options.as_table else JSON
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", content_type),
+                    (b"cache-control", b"no-cache, private"),
+                    *headers,
+                ],
+            }
+        )
+        try:
+            watcher = self.store.watch(resource, options.since, accepts)
+        except Gone as gone:
+            expired = objects.status(410, "Expired", str(gone))
+            await send({"type": "http.response.body", "body": _line("ERROR", expired), "more_body": False})
+            return
+        disconnected = asyncio.ensure_future(_until_disconnect(receive))
+        self.open += 1
+        try:
+            await self._stream(send, resource, watcher, options, disconnected)
+        finally:
+            self.open -= 1
+            self.store.unwatch(watcher)
+            client_gone = disconnected.done()
+            disconnected.cancel()
+        if not client_gone:  # the server ends the stream (timeout, or a dropped-watches fault)
+            with contextlib.suppress(OSError):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _stream(
+        self, send: Send, resource: Resource, watcher, options: _Options, disconnected: asyncio.Future
+    ) -> None:
+        initial_left = watcher.queue.qsize() if options.initial_events else -1
+        first = True
+        generation = self.faults.generation
+        deadline = time.monotonic() + options.timeout_seconds
+        next_bookmark = time.monotonic() + self.bookmark_seconds
+        while not disconnected.done() and generation == self.faults.generation:
+            now = time.monotonic()
+            if now >= deadline:
+                if options.bookmarks and not self.faults.silenced:
+                    await self._bookmark(send, resource)
+                return
+            if initial_left == 0:
+                initial_left = -1
+                await self._bookmark(send, resource, initial_end=True)
+            # Wake at least every 0.25 s, to notice a disconnect or a dropped-watches fault.
+            wait = min(deadline, next_bookmark if options.bookmarks else deadline, now + 0.25) - now
+            try:
+                event = await asyncio.wait_for(watcher.queue.get(), timeout=max(wait, 0.001))
+            except TimeoutError:
+                if options.bookmarks and time.monotonic() >= next_bookmark and not self.faults.silenced:
+                    await self._bookmark(send, resource)
+                    next_bookmark = time.monotonic() + self.bookmark_seconds
+                continue
+            if initial_left > 0:
+                initial_left -= 1
+            if self.faults.silenced:
+                continue
+            body = event.object
+            if options.as_table:  # only the first event carries the column definitions
+                body = tables.table(
+                    resource,
+                    [body],
+                    resource_version=str(event.resource_version),
+                    include=options.include,
+                    with_columns=first,
+                )
+                first = False
+            await send({"type": "http.response.body", "body": _line(event.type, body), "more_body": True})
+
+    async def _bookmark(self, send: Send, resource: Resource, *, initial_end: bool = False) -> None:
+        metadata: dict[str, Any] = {"resourceVersion": str(self.store.resource_version)}
+        if initial_end:
+            metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
+        bookmark = {"kind": resource.kind, "apiVersion": resource.api_version, "metadata": metadata}
+        await send({"type": "http.response.body", "body": _line("BOOKMARK", bookmark), "more_body": True})

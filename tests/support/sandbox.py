@@ -1,0 +1,124 @@
+"""A real sandbox cluster for tests: `manage.py sandbox` as a process, on its own loopback range."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.support.processes import ROOT, app_environment, free_port
+
+_ranges = itertools.count(random.randint(0, 40) * 5)
+
+
+@dataclass
+class SandboxProcess:
+    process: subprocess.Popen
+    state_dir: Path
+    api_url: str
+    cluster_ip: str
+    dashboard_url: str
+    log_path: Path
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def service_url(self) -> str:
+        return f"http://{self.cluster_ip}:8081"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def children(self) -> list[int]:
+        """PIDs of the pod processes: every process whose parent is the sandbox."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    pids.append(int(entry.name))
+        return pids
+
+    def fault(self, action: str, **params: str) -> dict:
+        response = requests.post(f"{self.api_url}/sandbox/faults/{action}", params=params, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_sandbox(
+    state_dir: Path, *args: str, dashboard: bool = False, wait_seconds: float = 60
+) -> SandboxProcess:
+    block = 100 + next(_ranges) % 150
+    cluster_ip, pod_network = f"127.{block}.10.1", f"127.{block}.1"
+    api_port, dashboard_port = free_port(), free_port()
+    argv = [
+        sys.executable,
+        "manage.py",
+        "sandbox",
+        "--state-dir",
+        str(state_dir),
+        "--api-port",
+        str(api_port),
+        "--dashboard-port",
+        str(dashboard_port),
+        "--cluster-ip",
+        cluster_ip,
+        "--pod-network",
+        pod_network,
+        "--drain-seconds",
+        "0.5",
+        *args,
+    ]
+    if not dashboard:
+        argv.append("--no-dashboard")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir / "sandbox.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=app_environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    sandbox = SandboxProcess(
+        process,
+        state_dir,
+        f"http://127.0.0.1:{api_port}",
+        cluster_ip,
+        f"http://127.0.0.1:{dashboard_port}",
+        log_path,
+    )
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sandbox exited with {process.returncode}:\n{sandbox.log()}")
+        if "sandbox is up" in sandbox.log():
+            return sandbox
+        time.sleep(0.1)
+    sandbox.stop(signal.SIGKILL)
+    raise RuntimeError(f"sandbox did not come up in {wait_seconds} s:\n{sandbox.log()}")
