@@ -13,10 +13,13 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from combat_app.env import (
+    database_from_url,
     env_bool,
     env_choice,
     env_float,
+    env_int,
     env_list,
+    env_redis_url,
     env_secret,
     env_service_url,
     env_str,
@@ -32,6 +35,20 @@ COMBAT_SERVICE_URL = env_service_url("COMBAT_SERVICE_URL", "http://k8s-combat-se
 COMBAT_SERVICE_HOST = urlsplit(COMBAT_SERVICE_URL).hostname
 COMBAT_CALL_TIMEOUT_SECONDS = env_float("COMBAT_CALL_TIMEOUT_SECONDS", 2.0, minimum=0.05, maximum=60)
 COMBAT_DASHBOARD = env_bool("COMBAT_DASHBOARD", False)
+
+# The dashboard (consumer pod only). See the README's configuration table.
+DASHBOARD_SERVICE = env_str("DASHBOARD_SERVICE", "k8s-combat-service")
+DASHBOARD_DEPLOYMENT = env_str("DASHBOARD_DEPLOYMENT", DASHBOARD_SERVICE)
+DASHBOARD_NAMESPACE = env_str("DASHBOARD_NAMESPACE", env_str("POD_NAMESPACE", "default"))
+DASHBOARD_CHAOS = env_bool("DASHBOARD_CHAOS", False)
+DASHBOARD_TOKEN = env_str("DASHBOARD_TOKEN", "")
+DASHBOARD_LEGACY_ENDPOINTS = env_bool("DASHBOARD_LEGACY_ENDPOINTS", False)
+DASHBOARD_WATCH_SILENCE_SECONDS = env_float("DASHBOARD_WATCH_SILENCE_SECONDS", 90, minimum=1, maximum=3600)
+DASHBOARD_MAX_CONCURRENCY = env_int("DASHBOARD_MAX_CONCURRENCY", 64, minimum=1, maximum=64)
+DASHBOARD_MAX_RUNS = env_int("DASHBOARD_MAX_RUNS", 50, minimum=1, maximum=10_000)
+DASHBOARD_COMMANDS_PER_SECOND = env_float("DASHBOARD_COMMANDS_PER_SECOND", 20, minimum=1, maximum=1000)
+DASHBOARD_MIGRATE = env_bool("DASHBOARD_MIGRATE", True)
+DASHBOARD_CHANNEL_LAYER = env_str("DASHBOARD_CHANNEL_LAYER", "")
 
 # Behind `kubectl port-forward` the browser says Host: localhost; probes send Host: localhost;
 # pods call each other by the Service's name. Nothing else is a host this app answers to.
@@ -76,15 +93,39 @@ TEMPLATES = [
 
 # The root filesystem of a pod is read-only; /tmp is an emptyDir (see manifests/).
 DATABASE_PATH = env_str("DATABASE_PATH", str(BASE_DIR / ".data" / "db.sqlite3"))
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATABASE_PATH,
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:  # postgres://user:password@host:5432/name, for several dashboard replicas
+    DATABASES = {"default": database_from_url("DATABASE_URL", DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATABASE_PATH,
+            # WAL lets the API read while the call writer writes; IMMEDIATE avoids lock upgrades.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
     }
-}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+if DASHBOARD_CHANNEL_LAYER:  # redis://host:6379/0: several dashboard replicas share broadcasts
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [env_redis_url("DASHBOARD_CHANNEL_LAYER")], "capacity": 1000, "expiry": 30},
+        }
+    }
+else:
+    # One process. Broadcasts are coalesced (20 a second at most), so 1000 is minutes of slack.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000, "expiry": 30},
+        }
+    }
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

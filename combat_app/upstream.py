@@ -31,6 +31,8 @@ class Answer:
     latency_ms: float
     error: str
     body: str
+    local_port: int | None = None  # the client side of the TCP connection the call used
+    reused: bool = False  # True when that connection had carried an earlier call
 
     @property
     def ok(self) -> bool:
@@ -83,16 +85,16 @@ def get(url: str, *, timeout: float, session: requests.Session | None = None) ->
     """GET ``url`` once; ``timeout`` bounds connecting and reading together.
 
     Without ``session`` the call opens its own connection and closes it afterwards, as the
-    seed's ``curl`` did: that is what lets a Service spread calls over its pods.
+    seed's ``curl`` did: that is what lets a Service spread calls over its pods. With one, the
+    session's pooled connection is reused; the answer says which connection carried the call.
     """
     started = time.perf_counter()
     budget = urllib3.Timeout(total=timeout, connect=timeout, read=timeout)
+    one_off = requests.Session() if session is None else None
     try:
-        if session is None:
-            with requests.Session() as one_off:
-                response = one_off.get(url, timeout=budget, allow_redirects=False)
-        else:
-            response = session.get(url, timeout=budget, allow_redirects=False)
+        response = (session or one_off).get(url, timeout=budget, allow_redirects=False, stream=True)
+        local_port, reused = _connection_of(response)
+        body = response.content[:1024]
     except requests.RequestException as exc:
         return Answer(
             outcome=classify(exc),
@@ -105,6 +107,9 @@ def get(url: str, *, timeout: float, session: requests.Session | None = None) ->
             error=str(exc),
             body="",
         )
+    finally:
+        if one_off is not None:
+            one_off.close()
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
     headers = response.headers
     return Answer(
@@ -116,5 +121,29 @@ def get(url: str, *, timeout: float, session: requests.Session | None = None) ->
         node=headers.get("X-Node-Name", ""),
         latency_ms=latency_ms,
         error="",
-        body=response.text[:1024],
+        body=body.decode("utf-8", "replace"),
+        local_port=local_port,
+        reused=reused,
     )
+
+
+def _connection_of(response: requests.Response) -> tuple[int | None, bool]:
+    """The local port of the connection that carried ``response``, and whether it was reused."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if connection is None or sock is None:
+        return None, False
+    reused = getattr(connection, "_combat_calls", 0) > 0
+    connection._combat_calls = getattr(connection, "_combat_calls", 0) + 1
+    try:
+        return sock.getsockname()[1], reused
+    except OSError:
+        return None, reused
+
+
+def session(pool_size: int = 1) -> requests.Session:
+    """A session that keeps up to ``pool_size`` connections to the Service open."""
+    kept = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+    kept.mount("http://", adapter)
+    return kept

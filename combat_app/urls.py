@@ -1,4 +1,5 @@
-from django.urls import path
+from django.conf import settings
+from django.urls import include, path
 
 from combat_app import views
 
@@ -8,3 +9,6 @@ urlpatterns = [
     path("hostname", views.hostname, name="hostname"),
     path("dial", views.dial, name="dial"),
 ]
+
+if settings.COMBAT_DASHBOARD:
+    urlpatterns.append(path("", include("dashboard.urls")))

@@ -1,3 +1,7 @@
 """Websocket routes of the dashboard (served only when COMBAT_DASHBOARD is on)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from dashboard.consumers import DashboardConsumer
+
+websocket_urlpatterns = [path("ws/dashboard/", DashboardConsumer.as_asgi())]

@@ -1,0 +1,97 @@
+"""The websocket ``/ws/dashboard/``: a thin consumer over the engine (see docs/protocol.md)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from dashboard import access, engine, kube
+from dashboard.messages import BadCommand, parse_command
+
+logger = logging.getLogger(__name__)
+
+
+class TokenBucket:
+    """A per-connection flood guard: ``rate`` commands a second, bursts up to ``burst``."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class DashboardConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        if not access.scope_allowed(self.scope):
+            await self.close(code=4401)  # before accept: the handshake is refused (403)
+            return
+        try:
+            self.engine = engine.current()
+        except RuntimeError:
+            await self.close(code=1011)
+            return
+        self.bucket = TokenBucket(
+            settings.DASHBOARD_COMMANDS_PER_SECOND, settings.DASHBOARD_COMMANDS_PER_SECOND
+        )
+        await self.channel_layer.group_add(engine.GROUP, self.channel_name)
+        await self.accept()
+        await self.send_message(self.engine.snapshot())
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(engine.GROUP, self.channel_name)
+
+    async def send_message(self, message: dict) -> None:
+        await self.send(text_data=json.dumps(message, separators=(",", ":")))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.bucket.take():
+            return await self.send_message(
+                BadCommand("rate-limited", "too many commands; slow down").as_message()
+            )
+        try:
+            command = parse_command(text_data if text_data is not None else bytes_data)
+            await self.dispatch_command(command)
+        except BadCommand as exc:
+            await self.send_message(exc.as_message())
+        except engine.Refused as exc:
+            await self.send_message({"type": "error", "code": exc.code, "message": str(exc)})
+        except kube.KubeError as exc:
+            await self.send_message({"type": "error", "code": "kubernetes", "message": str(exc)})
+
+    async def dispatch_command(self, command) -> None:
+        if command.type == "run.start":
+            await self.engine.start_run(command.plan)
+        elif command.type == "run.cancel":
+            self.engine.cancel_run(command.run)
+        elif command.type == "deployment.scale":
+            await self.engine.scale(command.replicas)
+        elif command.type == "pod.delete":
+            await self.engine.delete_pod(command.pod)
+        elif command.type == "resync":
+            await self.send_message(self.engine.snapshot())
+
+    # One handler per broadcast type; each forwards the engine's message as it is.
+    async def calls_batch(self, event: dict) -> None:
+        await self.send_message(event["message"])
+
+    async def endpoints_changed(self, event: dict) -> None:
+        await self.send_message(event["message"])
+
+    async def run_started(self, event: dict) -> None:
+        await self.send_message(event["message"])
+
+    async def run_finished(self, event: dict) -> None:
+        await self.send_message(event["message"])

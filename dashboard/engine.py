@@ -1,0 +1,341 @@
+"""The dashboard's engine: endpoints in, calls out, every change broadcast to the browsers.
+
+It lives on the server's event loop, started and stopped by the ASGI lifespan. Blocking work
+runs elsewhere: the endpoint watcher and the runs' workers in threads, the ORM through the
+call writer's thread or ``asyncio.to_thread``. Threads hand results back with
+``loop.call_soon_threadsafe`` (``async_to_sync`` from a plain thread costs hundreds of ms).
+
+Every broadcast carries ``origin`` (this process) and ``seq`` (this process's counter): the
+in-memory channel layer drops messages silently when a browser's channel is full, so a client
+that sees a gap asks for a resync. Calls are coalesced into at most one ``calls.batch`` per
+``FLUSH_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from combat_app import identity
+from dashboard import kube, slices
+from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, Firing, RunPlan
+from dashboard.metrics import Metrics
+from dashboard.models import EndpointEvent, Run
+from dashboard.records import CallRecord
+from dashboard.statistics import run_statistics
+from dashboard.storing import CallWriter, prune_runs
+from dashboard.watching import EndpointWatcher, WatchSettings
+
+logger = logging.getLogger(__name__)
+
+GROUP = "dashboard"
+FLUSH_SECONDS = 0.05
+RECENT_CALLS = 200
+RECENT_EVENTS = 200
+
+
+class Refused(Exception):
+    """A command the engine will not carry out (chaos off, a pod that is not an endpoint...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class ActiveRun:
+    row: dict
+    plan: RunPlan
+    firing: Firing
+    expected: list[str]
+    records: list[CallRecord] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self) -> None:
+        pod = identity.current()
+        self.origin = f"{pod.name}/{os.getpid()}"
+        self.seq = 0
+        self.endpoints: slices.EndpointSet = {}
+        self.timeline: deque[dict] = deque(maxlen=RECENT_EVENTS)
+        self.recent_calls: deque[dict] = deque(maxlen=RECENT_CALLS)
+        self.active: dict[int, ActiveRun] = {}
+        self.metrics = Metrics()
+        self.slots = threading.Semaphore(settings.DASHBOARD_MAX_CONCURRENCY)
+        self.writer = CallWriter(on_stored=self._stored_from_thread)
+        self.watcher = EndpointWatcher(
+            lambda: kube.connect(settings.DASHBOARD_NAMESPACE),
+            WatchSettings(
+                service=settings.DASHBOARD_SERVICE,
+                kind="endpoints" if settings.DASHBOARD_LEGACY_ENDPOINTS else "endpointslices",
+                silence_seconds=settings.DASHBOARD_WATCH_SILENCE_SECONDS,
+            ),
+            on_change=self._endpoints_from_thread,
+        )
+        self.layer = get_channel_layer()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[dict] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
+        self._tasks: set[asyncio.Task] = set()
+
+    # --- life ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        if settings.DASHBOARD_LEGACY_ENDPOINTS:
+            logger.warning(
+                "watching v1 Endpoints, deprecated since Kubernetes 1.33; EndpointSlices are the default"
+            )
+        self.writer.start()
+        self.watcher.start()
+
+    async def stop(self) -> None:
+        for active in list(self.active.values()):
+            active.firing.cancel()
+        await asyncio.to_thread(self.watcher.stop)
+        for active in list(self.active.values()):
+            await asyncio.to_thread(active.firing.join, 5)
+        await asyncio.to_thread(self.writer.stop)
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- broadcasting -------------------------------------------------------------------------
+
+    async def broadcast(self, message: dict) -> None:
+        self.seq += 1
+        message = {**message, "origin": self.origin, "seq": self.seq}
+        await self.layer.group_send(GROUP, {"type": message["type"], "message": message})
+
+    def snapshot(self) -> dict:
+        """The ``hello`` a browser gets on connect and on resync: everything it needs to draw."""
+        pod = identity.current()
+        return {
+            "type": "hello",
+            "protocol": 1,
+            "origin": self.origin,
+            "seq": self.seq,
+            "pod": {"name": pod.name, "ip": pod.ip, "node": pod.node},
+            "service": {
+                "name": settings.DASHBOARD_SERVICE,
+                "url": settings.COMBAT_SERVICE_URL,
+                "namespace": settings.DASHBOARD_NAMESPACE,
+            },
+            "endpoints": [e.as_dict() for e in sorted(self.endpoints.values(), key=lambda e: e.pod or e.ip)],
+            "capabilities": {
+                "modes": list(MODES),
+                "chaos": settings.DASHBOARD_CHAOS,
+                "max_count": MAX_COUNT,
+                "max_concurrency": min(MAX_CONCURRENCY, settings.DASHBOARD_MAX_CONCURRENCY),
+            },
+            "watch": {"connected": self.watcher.stats.connected, "restarts": self.watcher.stats.restarts},
+            "runs": [active.row for active in self.active.values()],
+            "calls": list(self.recent_calls),
+            "timeline": list(self.timeline),
+        }
+
+    # --- endpoints ----------------------------------------------------------------------------
+
+    def _endpoints_from_thread(self, endpoints: slices.EndpointSet) -> None:
+        self.loop.call_soon_threadsafe(self._endpoints_changed, endpoints, time.time())
+
+    def _endpoints_changed(self, endpoints: slices.EndpointSet, at: float) -> None:
+        change = slices.diff(self.endpoints, endpoints)
+        self.endpoints = endpoints
+        self.metrics.ready_endpoints = len(slices.ready_pods(endpoints))
+        self.metrics.watch_restarts = self.watcher.stats.restarts
+        events = [
+            {"at": at, "kind": kind, "ip": e.ip, "pod": e.pod, "node": e.node, "state": e.state}
+            for kind, group in (
+                ("added", change.added),
+                ("removed", change.removed),
+                ("changed", change.changed),
+            )
+            for e in group
+        ]
+        self.timeline.extend(events)
+        self.writer.after_pending(
+            lambda: EndpointEvent.objects.bulk_create(EndpointEvent(**e) for e in events)
+        )
+        self._spawn(
+            self.broadcast(
+                {
+                    "type": "endpoints.changed",
+                    "at": at,
+                    "endpoints": [
+                        e.as_dict() for e in sorted(endpoints.values(), key=lambda e: e.pod or e.ip)
+                    ],
+                    "events": events,
+                }
+            )
+        )
+
+    def endpoint_state(self, ip: str) -> str:
+        """Called from worker threads: the dict is replaced, never mutated, so reading is safe."""
+        found = self.endpoints.get(ip)
+        return found.state if found else "absent"
+
+    # --- calls --------------------------------------------------------------------------------
+
+    def _stored_from_thread(self, batch: list[CallRecord]) -> None:
+        self.loop.call_soon_threadsafe(self._calls_stored, batch)
+
+    def _calls_stored(self, batch: list[CallRecord]) -> None:
+        for record in batch:
+            self.metrics.count(record)
+        calls = [record.as_dict() for record in batch]
+        self.recent_calls.extend(calls)
+        self._pending.extend(calls)
+        if self._flush_handle is None:
+            delay = max(0.0, self._last_flush + FLUSH_SECONDS - time.monotonic())
+            self._flush_handle = self.loop.call_later(delay, lambda: self._spawn(self._flush()))
+
+    async def _flush(self) -> None:
+        self._flush_handle = None
+        self._last_flush = time.monotonic()
+        if self._pending:
+            calls, self._pending = self._pending, []
+            await self.broadcast({"type": "calls.batch", "calls": calls})
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    async def start_run(self, plan: RunPlan) -> dict:
+        expected = slices.ready_pods(self.endpoints)
+        run = await asyncio.to_thread(
+            Run.objects.create,
+            mode=plan.mode,
+            count=plan.count,
+            concurrency=plan.workers,
+            rate=plan.rate,
+            origin=self.origin,
+            started_at=timezone.now(),
+            expected_pods=expected,
+        )
+        row = run_row(run)
+        active = ActiveRun(row=row, plan=plan, firing=None, expected=expected)  # type: ignore[arg-type]
+
+        def on_call(record: CallRecord) -> None:
+            active.records.append(record)
+            self.writer.add(record)
+
+        active.firing = Firing(
+            plan,
+            run_id=run.id,
+            url=f"{settings.COMBAT_SERVICE_URL}/ping",
+            timeout=settings.COMBAT_CALL_TIMEOUT_SECONDS,
+            on_call=on_call,
+            endpoint_state=self.endpoint_state,
+            slots=self.slots,
+        )
+        self.active[run.id] = active
+        await self.broadcast({"type": "run.started", "run": row})
+        active.firing.start()
+        self._spawn(self._finish_when_done(run.id))
+        return row
+
+    async def _finish_when_done(self, run_id: int) -> None:
+        active = self.active[run_id]
+        await asyncio.to_thread(active.firing.join)
+        done = asyncio.get_running_loop().create_future()
+        loop = self.loop
+
+        def finish() -> None:  # on the writer thread, after every call of the run is stored
+            try:
+                status = Run.Status.CANCELLED if active.firing.cancelled.is_set() else Run.Status.FINISHED
+                statistics = run_statistics(active.records, active.expected)
+                Run.objects.filter(id=run_id).update(
+                    status=status, finished_at=timezone.now(), statistics=statistics
+                )
+                prune_runs(settings.DASHBOARD_MAX_RUNS)
+                loop.call_soon_threadsafe(done.set_result, run_row(Run.objects.get(id=run_id)))
+            except Exception as exc:
+                loop.call_soon_threadsafe(done.set_exception, exc)
+
+        self.writer.after_pending(finish)
+        try:
+            row = await done
+        finally:
+            self.active.pop(run_id, None)
+        if self._flush_handle is not None:  # the run's last calls go out before its verdict
+            self._flush_handle.cancel()
+            await self._flush()
+        await self.broadcast({"type": "run.finished", "run": row})
+
+    def cancel_run(self, run_id: int) -> None:
+        active = self.active.get(run_id)
+        if active is None:
+            raise Refused("unknown-run", f"run {run_id} is not running in this dashboard process")
+        active.firing.cancel()
+
+    # --- chaos --------------------------------------------------------------------------------
+
+    def _chaos(self) -> kube.Cluster:
+        if not settings.DASHBOARD_CHAOS:
+            raise Refused("chaos-disabled", "scaling and deleting pods is off (DASHBOARD_CHAOS=false)")
+        return kube.connect(settings.DASHBOARD_NAMESPACE)
+
+    async def scale(self, replicas: int) -> None:
+        cluster = await asyncio.to_thread(self._chaos)
+        await asyncio.to_thread(kube.scale, cluster, settings.DASHBOARD_DEPLOYMENT, replicas)
+
+    async def delete_pod(self, name: str) -> None:
+        cluster = await asyncio.to_thread(self._chaos)
+        if name not in {e.pod for e in self.endpoints.values()}:
+            raise Refused("not-an-endpoint", f"{name} is not a pod behind {settings.DASHBOARD_SERVICE}")
+        await asyncio.to_thread(kube.delete_pod, cluster, name)
+
+
+def run_row(run: Run) -> dict:
+    return {
+        "id": run.id,
+        "mode": run.mode,
+        "count": run.count,
+        "concurrency": run.concurrency,
+        "rate": run.rate,
+        "status": run.status,
+        "origin": run.origin,
+        "started_at": run.started_at.timestamp() if run.started_at else None,
+        "finished_at": run.finished_at.timestamp() if run.finished_at else None,
+        "expected_pods": run.expected_pods,
+        "statistics": run.statistics,
+    }
+
+
+_engine: Engine | None = None
+
+
+def current() -> Engine:
+    if _engine is None:
+        raise RuntimeError(
+            "the dashboard engine is not running (COMBAT_DASHBOARD is off, or start-up failed)"
+        )
+    return _engine
+
+
+async def start() -> None:
+    global _engine
+    if settings.DASHBOARD_MIGRATE:
+        from django.core.management import call_command
+
+        await asyncio.to_thread(call_command, "migrate", interactive=False, verbosity=0)
+    _engine = Engine()
+    await _engine.start()
+
+
+async def stop() -> None:
+    global _engine
+    if _engine is not None:
+        await _engine.stop()
+        _engine = None

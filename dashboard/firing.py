@@ -1,0 +1,116 @@
+"""Firing a run's calls at the Service, from worker threads.
+
+The connection mode is the whole experiment:
+- ``new-connection``: every call opens its own TCP connection (agnhost's /dial, the seed's curl),
+  so the Service picks a pod for each one;
+- ``keep-alive``: one persistent connection carries every call, so one pod answers them all
+  (concurrency is 1: one connection can only carry one call at a time);
+- ``pool``: K persistent connections for K workers (K = the concurrency), so at most K pods.
+
+Calls block on the network, so they run in threads, never on the event loop; every call
+becomes a ``CallRecord`` handed to ``on_call``. A global semaphore caps the calls in flight
+across all runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from combat_app import upstream
+from dashboard.records import CallRecord
+
+MODES = ("new-connection", "keep-alive", "pool")
+MAX_COUNT = 10_000
+MAX_CONCURRENCY = 64
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    mode: str
+    count: int
+    concurrency: int
+    rate: float | None = None  # calls per second for the whole run; None: as fast as it goes
+
+    @property
+    def workers(self) -> int:
+        return 1 if self.mode == "keep-alive" else min(self.concurrency, self.count)
+
+
+class Firing:
+    def __init__(
+        self,
+        plan: RunPlan,
+        *,
+        run_id: int,
+        url: str,
+        timeout: float,
+        on_call: Callable[[CallRecord], None],
+        endpoint_state: Callable[[str], str],
+        slots: threading.Semaphore,
+    ) -> None:
+        self.plan = plan
+        self.run_id = run_id
+        self.url = url
+        self.timeout = timeout
+        self.on_call = on_call
+        self.endpoint_state = endpoint_state
+        self.slots = slots
+        self.cancelled = threading.Event()
+        self._sequence = itertools.count()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._started = 0.0
+        self._keep_alive = upstream.session(1) if plan.mode == "keep-alive" else None
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        for index in range(self.plan.workers):
+            thread = threading.Thread(target=self._work, name=f"run-{self.run_id}-{index}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def join(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(deadline - time.monotonic(), 0))
+        if self._keep_alive is not None and not any(t.is_alive() for t in self._threads):
+            self._keep_alive.close()
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def _next(self) -> int | None:
+        with self._lock:
+            seq = next(self._sequence)
+        return seq if seq < self.plan.count and not self.cancelled.is_set() else None
+
+    def _work(self) -> None:
+        session = self._keep_alive or (upstream.session(1) if self.plan.mode == "pool" else None)
+        try:
+            while (seq := self._next()) is not None:
+                if self.plan.rate:
+                    wait = self._started + seq / self.plan.rate - time.monotonic()
+                    if wait > 0 and self.cancelled.wait(wait):
+                        return
+                with self.slots:
+                    started_at = time.time()
+                    answer = upstream.get(self.url, timeout=self.timeout, session=session)
+                state = self.endpoint_state(answer.pod_ip) if answer.pod_ip else ""
+                self.on_call(
+                    CallRecord.from_answer(
+                        answer,
+                        run=self.run_id,
+                        seq=seq,
+                        mode=self.plan.mode,
+                        started_at=started_at,
+                        endpoint_state=state,
+                    )
+                )
+        finally:
+            if session is not None and session is not self._keep_alive:
+                session.close()

@@ -1,0 +1,178 @@
+"""The one module that talks to the Kubernetes API, through the ``kubernetes`` client.
+
+In a pod it uses the mounted ServiceAccount; elsewhere (the sandbox, a laptop) the kubeconfig.
+It returns plain JSON dicts, not the client's models: the watcher only needs a few fields, and
+the models' validation rejects fields the client does not know yet. The client's errors become
+``KubeError``, and a 410 Gone (an HTTP 410, or an ERROR event with code 410) becomes ``Gone``,
+so the watcher can relist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import kubernetes
+import urllib3
+from kubernetes.client.rest import ApiException
+
+
+class KubeError(Exception):
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Gone(KubeError):
+    """The resourceVersion is too old: list again."""
+
+
+def _error(exc: Exception) -> KubeError:
+    if isinstance(exc, ApiException):
+        kind = Gone if exc.status == 410 else KubeError
+        return kind(f"{exc.status} {exc.reason}", status=exc.status)
+    return KubeError(f"{type(exc).__name__}: {exc}")
+
+
+@dataclass
+class Cluster:
+    api: kubernetes.client.ApiClient
+    namespace: str
+
+    @property
+    def core(self) -> kubernetes.client.CoreV1Api:
+        return kubernetes.client.CoreV1Api(self.api)
+
+    @property
+    def discovery(self) -> kubernetes.client.DiscoveryV1Api:
+        return kubernetes.client.DiscoveryV1Api(self.api)
+
+    @property
+    def apps(self) -> kubernetes.client.AppsV1Api:
+        return kubernetes.client.AppsV1Api(self.api)
+
+
+def connect(namespace: str | None = None) -> Cluster:
+    """In-cluster when the ServiceAccount token is mounted, else the kubeconfig ($KUBECONFIG)."""
+    try:
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            kubernetes.config.load_incluster_config()
+            api = kubernetes.client.ApiClient()
+            mounted = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+            namespace = namespace or open(mounted).read().strip()  # noqa: SIM115 - one small read
+        else:
+            api = kubernetes.config.new_client_from_config()
+            namespace = namespace or "default"
+    except Exception as exc:  # the loaders raise ConfigException, OSError, TypeError...
+        raise KubeError(f"no Kubernetes configuration: {exc}") from exc
+    return Cluster(api, namespace)
+
+
+def _json(response: urllib3.BaseHTTPResponse) -> dict:
+    try:
+        return json.loads(response.data)
+    finally:
+        response.release_conn()
+
+
+def _resource(cluster: Cluster, kind: str):
+    if kind == "endpointslices":
+        return cluster.discovery.list_namespaced_endpoint_slice
+    if kind == "endpoints":
+        return cluster.core.list_namespaced_endpoints
+    raise ValueError(kind)
+
+
+def selector_for(kind: str, service: str) -> dict[str, str]:
+    if kind == "endpointslices":
+        return {"label_selector": f"kubernetes.io/service-name={service}"}
+    return {"field_selector": f"metadata.name={service}"}
+
+
+def list_objects(cluster: Cluster, kind: str, service: str, *, timeout: float) -> tuple[list[dict], str]:
+    """(items, resourceVersion) of the Service's EndpointSlices or its Endpoints."""
+    try:
+        response = _resource(cluster, kind)(
+            cluster.namespace, **selector_for(kind, service), _preload_content=False, _request_timeout=timeout
+        )
+        listed = _json(response)
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise _error(exc) from exc
+    return listed.get("items") or [], listed["metadata"]["resourceVersion"]
+
+
+class WatchStream:
+    """One watch request: iterate its events; ``close()`` from another thread ends it."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        kind: str,
+        service: str,
+        *,
+        resource_version: str,
+        timeout_seconds: int,
+        silence_seconds: float,
+        connect_seconds: float = 5.0,
+    ) -> None:
+        self._response = None
+        try:
+            self._response = _resource(cluster, kind)(
+                cluster.namespace,
+                **selector_for(kind, service),
+                watch=True,
+                resource_version=resource_version,
+                allow_watch_bookmarks=True,
+                timeout_seconds=timeout_seconds,
+                _preload_content=False,
+                # A read that waits longer than this is a silent stream: no event, no bookmark.
+                _request_timeout=(connect_seconds, silence_seconds),
+            )
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _error(exc) from exc
+
+    def __iter__(self) -> Iterator[dict]:
+        buffer = b""
+        try:
+            for chunk in self._response.stream(65536, decode_content=False):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        event = json.loads(line)
+                        if event.get("type") == "ERROR":
+                            status = event.get("object") or {}
+                            kind = Gone if status.get("code") == 410 else KubeError
+                            raise kind(status.get("message", "watch error"), status=status.get("code"))
+                        yield event
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise Silent(f"no event or bookmark for {exc}") from exc
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            if self._response is None or not self._response.closed:
+                raise _error(exc) from exc
+
+    def close(self) -> None:
+        if self._response is not None:
+            self._response.close()
+
+
+class Silent(KubeError):
+    """The stream sent nothing, not even a bookmark, for longer than it should."""
+
+
+def scale(cluster: Cluster, deployment: str, replicas: int) -> None:
+    try:
+        cluster.apps.patch_namespaced_deployment_scale(
+            deployment, cluster.namespace, {"spec": {"replicas": replicas}}
+        )
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise _error(exc) from exc
+
+
+def delete_pod(cluster: Cluster, name: str) -> None:
+    try:
+        cluster.core.delete_namespaced_pod(name, cluster.namespace)
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise _error(exc) from exc

@@ -1,0 +1,70 @@
+"""What the dashboard remembers: runs, their calls, and the endpoint timeline."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        FINISHED = "finished"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+
+    mode = models.CharField(max_length=20)
+    count = models.PositiveIntegerField()
+    concurrency = models.PositiveIntegerField()
+    rate = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    origin = models.CharField(max_length=64, help_text="the dashboard process that ran it")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expected_pods = models.JSONField(default=list, help_text="ready endpoints when the run started")
+    statistics = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"run {self.id}: {self.count} {self.mode} calls, {self.status}"
+
+
+class Call(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="calls")
+    seq = models.PositiveIntegerField()
+    mode = models.CharField(max_length=20)
+    started_at = models.FloatField(help_text="Unix time, seconds")
+    latency_ms = models.FloatField()
+    outcome = models.CharField(max_length=24)
+    pod = models.CharField(max_length=253, blank=True)
+    pod_ip = models.CharField(max_length=45, blank=True)
+    node = models.CharField(max_length=253, blank=True)
+    local_port = models.PositiveIntegerField(null=True, blank=True)
+    reused = models.BooleanField(default=False)
+    endpoint_state = models.CharField(
+        max_length=16, blank=True, help_text="the pod's endpoint when it answered"
+    )
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="one_call_per_seq")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} call {self.seq}: {self.outcome} from {self.pod or '-'}"
+
+
+class EndpointEvent(models.Model):
+    at = models.FloatField(help_text="Unix time, seconds")
+    kind = models.CharField(max_length=12)  # added, removed, changed
+    ip = models.CharField(max_length=45)
+    pod = models.CharField(max_length=253, blank=True)
+    node = models.CharField(max_length=253, blank=True)
+    state = models.CharField(max_length=16)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.pod or self.ip} {self.kind} ({self.state})"

@@ -1,0 +1,116 @@
+"""Writing calls in batches, and only then letting them be broadcast.
+
+One writer thread drains a queue: calls are stored with ``bulk_create`` in batches (whatever
+has arrived, up to 500), and each stored batch is handed back to the event loop, so a
+browser never sees a call that the API would not return. Markers in the same queue (a run has
+finished) are handled in order, after the calls before them.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import close_old_connections, transaction
+
+from dashboard.models import Call, Run
+from dashboard.records import CallRecord
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Something to do once every call queued before it has been stored."""
+
+    action: Callable[[], None]
+
+
+_STOP = object()
+
+
+class CallWriter:
+    def __init__(self, on_stored: Callable[[list[CallRecord]], None]) -> None:
+        self.on_stored = on_stored
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="call-writer", daemon=True)
+        self.stored = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def add(self, record: CallRecord) -> None:
+        self._queue.put(record)
+
+    def after_pending(self, action: Callable[[], None]) -> None:
+        self._queue.put(Marker(action))
+
+    def _run(self) -> None:
+        pending = None  # an item taken from the queue that is not a call
+        try:
+            while True:
+                item = pending if pending is not None else self._queue.get()
+                pending = None
+                if item is _STOP:
+                    return
+                if isinstance(item, Marker):
+                    self._safely(item.action)
+                    continue
+                # Take whatever else is already waiting: batches grow with the load, and a lone
+                # call is stored at once (the page should see it within a frame or two).
+                batch = [item]
+                while len(batch) < BATCH_SIZE:
+                    try:
+                        following = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if not isinstance(following, CallRecord):
+                        pending = following
+                        break
+                    batch.append(following)
+                self._store(batch)
+        finally:
+            close_old_connections()
+
+    def _store(self, batch: list[CallRecord]) -> None:
+        try:
+            with transaction.atomic():
+                Call.objects.bulk_create(Call(run_id=record.run, **_fields(record)) for record in batch)
+        except Exception:
+            logger.exception("could not store %d calls; they are dropped from the stream too", len(batch))
+            close_old_connections()
+            return
+        self.stored += len(batch)
+        self.on_stored(batch)
+
+    @staticmethod
+    def _safely(action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception:
+            logger.exception("after-store action failed")
+
+
+def _fields(record: CallRecord) -> dict:
+    fields = record.as_dict()
+    del fields["run"]
+    return fields
+
+
+def prune_runs(keep: int) -> int:
+    """Delete all but the newest ``keep`` finished runs (their calls go with them)."""
+    old = list(
+        Run.objects.exclude(status=Run.Status.RUNNING).order_by("-id").values_list("id", flat=True)[keep:]
+    )
+    if old:
+        Run.objects.filter(id__in=old).delete()
+    return len(old)
