@@ -63,7 +63,8 @@ def connect(namespace: str | None = None) -> Cluster:
             mounted = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
             namespace = namespace or open(mounted).read().strip()  # noqa: SIM115 - one small read
         else:
-            api = kubernetes.config.new_client_from_config()
+            # Read $KUBECONFIG now: the client reads it once, when it is imported.
+            api = kubernetes.config.new_client_from_config(config_file=os.environ.get("KUBECONFIG"))
             namespace = namespace or "default"
     except Exception as exc:  # the loaders raise ConfigException, OSError, TypeError...
         raise KubeError(f"no Kubernetes configuration: {exc}") from exc
@@ -118,6 +119,7 @@ class WatchStream:
         connect_seconds: float = 5.0,
     ) -> None:
         self._response = None
+        self._closed = False
         try:
             self._response = _resource(cluster, kind)(
                 cluster.namespace,
@@ -149,11 +151,13 @@ class WatchStream:
                         yield event
         except urllib3.exceptions.ReadTimeoutError as exc:
             raise Silent(f"no event or bookmark for {exc}") from exc
-        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            if self._response is None or not self._response.closed:
-                raise _error(exc) from exc
+        except (urllib3.exceptions.HTTPError, OSError, ValueError, AttributeError) as exc:
+            if self._closed:  # close() from another thread ends the read, in whatever way it fails
+                return
+            raise _error(exc) from exc
 
     def close(self) -> None:
+        self._closed = True
         if self._response is not None:
             self._response.close()
 

@@ -6,13 +6,15 @@ errors as ``Status`` objects. Watches stream newline-delimited JSON events as th
 resume from a resourceVersion, send BOOKMARKs when asked and end after ``timeoutSeconds``.
 
 For tests it also has a few fault switches under ``/sandbox/faults/`` (never part of the
-Kubernetes API): drop every watch stream, silence them, compact the history (410 Gone), or
-answer the next watch requests with an HTTP error.
+Kubernetes API): drop every watch stream, silence them, compact the history (410 Gone), answer
+the next watch requests with an HTTP error, restart (503s, then no history), or make a pod
+fail its readiness probe.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import parse_qsl
@@ -36,6 +38,8 @@ class Controls(Protocol):
 
     def scale(self, deployment: str, replicas: int) -> dict: ...
 
+    def runner(self, name: str): ...
+
     max_replicas: int
 
 
@@ -47,6 +51,7 @@ class ApiServer:
         self.controls = controls
         self.server_address = server_address
         self.watches = WatchStreams(store, bookmark_seconds=bookmark_seconds)
+        self.down_until = 0.0
 
     # --- ASGI --------------------------------------------------------------------------------
 
@@ -62,6 +67,8 @@ class ApiServer:
 
         try:
             request = await self._read(scope, receive)
+            if time.monotonic() < self.down_until and not request.path.startswith("/sandbox/"):
+                raise ApiError(503, "ServiceUnavailable", "the API server is restarting")
             await self._dispatch(request, receive, tracked_send)
         except Exception as exc:
             if not isinstance(exc, ApiError):
@@ -323,6 +330,21 @@ class ApiServer:
         elif action == "silence-watches":
             self.watches.faults.silenced = request.query.get("on", "true") == "true"
         elif action == "compact":
+            self.store.compact()
+        elif action == "fail-readiness":
+            runner = self.controls.runner(request.query.get("pod", ""))
+            if runner is None:
+                raise ApiError(404, "NotFound", f"no pod {request.query.get('pod')!r}")
+            runner.fail_readiness(request.query.get("on", "true") == "true")
+        elif action == "restart":
+            # As an API server restart looks to clients: every stream ends, requests fail with 503
+            # for a while, and the new watch cache has no history (old resourceVersions are Gone).
+            try:
+                seconds = float(request.query.get("seconds", "1"))
+            except ValueError:
+                raise ApiError(400, "BadRequest", "seconds must be a number") from None
+            self.down_until = time.monotonic() + seconds
+            self.watches.faults.generation += 1
             self.store.compact()
         elif action == "watch-status":
             try:

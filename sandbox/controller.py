@@ -237,6 +237,12 @@ class Cluster:
         self.reconcile()
         return updated
 
+    def runner(self, name: str) -> PodRunner | None:
+        for deployment in self.deployments.values():
+            if name in deployment.pods:
+                return deployment.pods[name]
+        return None
+
     def delete_pod(self, name: str, grace_seconds: int | None) -> dict | None:
         for deployment in self.deployments.values():
             runner = deployment.pods.get(name)

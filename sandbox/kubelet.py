@@ -74,6 +74,7 @@ class PodRunner:
         self.changed = changed
         self.process: asyncio.subprocess.Process | None = None
         self.pids: list[int] = []  # every process this runner started, for leak checks
+        self.failing_readiness = False  # a fault switch: the probe fails as if the app said 503
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -138,12 +139,19 @@ class PodRunner:
 
     async def _probe_until_exit(self) -> None:
         while True:
-            ready = await probe(self.pod.ip, self.pod.port)
+            ready = await probe(self.pod.ip, self.pod.port) and not self.failing_readiness
             if ready != self.pod.ready:
                 self.pod.ready = ready
                 self.changed(self.pod)
             # Fast until the first success, so a new pod joins the Service promptly; then calmer.
             await asyncio.sleep(0.5 if ready else 0.05)
+
+    def fail_readiness(self, failing: bool) -> None:
+        """Make the readiness probe fail (or pass again) now, as a sick app would."""
+        self.failing_readiness = failing
+        if self.pod.running:
+            self.pod.ready = self.pod.ready and not failing
+            self.changed(self.pod)
 
     async def terminate(self, grace_seconds: float) -> None:
         """SIGTERM now; SIGKILL when the grace period is over; return once the process is gone."""

@@ -50,6 +50,7 @@ class Options:
     bookmark_seconds: float = 10.0
     max_replicas: int = 10
     provider_env: dict[str, str] = field(default_factory=dict)
+    dashboard_env: dict[str, str] = field(default_factory=dict)
 
 
 class StartupError(Exception):
@@ -154,6 +155,8 @@ class Sandbox:
             env["SHUTDOWN_DRAIN_SECONDS"] = str(self.options.drain_seconds)
         if pod.deployment == PROVIDER_SERVICE:
             env.update(self.options.provider_env)
+        if pod.deployment == CONSUMER:
+            env.update(self.options.dashboard_env)
         return env
 
     async def start(self) -> None:

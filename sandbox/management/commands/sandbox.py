@@ -60,6 +60,13 @@ class Command(BaseCommand):
             help="override terminationGracePeriodSeconds (the manifests say 20)",
         )
         parser.add_argument(
+            "--dashboard-env",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="add or override an env var of the k8s-combat (dashboard) pod (repeatable)",
+        )
+        parser.add_argument(
             "--provider-env",
             action="append",
             default=[],
@@ -82,12 +89,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["providers"] is not None and not 0 <= options["providers"] <= 10:
             raise CommandError("--providers must be from 0 to 10")
-        provider_env = {}
-        for item in options["provider_env"]:
-            name, equals, value = item.partition("=")
-            if not equals or not name:
-                raise CommandError(f"--provider-env takes NAME=VALUE, got {item!r}")
-            provider_env[name] = value
+        provider_env = _assignments(options["provider_env"], "--provider-env")
+        dashboard_env = _assignments(options["dashboard_env"], "--dashboard-env")
         sandbox_options = Options(
             state_dir=Path(options["state_dir"]).resolve(),
             api_port=options["api_port"],
@@ -103,10 +106,21 @@ class Command(BaseCommand):
             chaos=not options["no_chaos"],
             bookmark_seconds=options["bookmark_seconds"],
             provider_env=provider_env,
+            dashboard_env=dashboard_env,
         )
         code = _run(sandbox_options)
         if code:
             raise SystemExit(code)
+
+
+def _assignments(items: list[str], option: str) -> dict[str, str]:
+    env = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise CommandError(f"{option} takes NAME=VALUE, got {item!r}")
+        env[name] = value
+    return env
 
 
 def _run(options: Options) -> int:

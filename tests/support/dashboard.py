@@ -1,0 +1,97 @@
+"""A browser's view of the dashboard: a websocket that records every message, and API helpers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from urllib.parse import urlsplit
+
+import requests
+from websockets.sync.client import connect
+
+
+class LiveSocket:
+    def __init__(
+        self, dashboard_url: str, *, origin: str | None = None, headers: dict | None = None, query: str = ""
+    ) -> None:
+        parts = urlsplit(dashboard_url)
+        self.url = f"ws://{parts.netloc}/ws/dashboard/{query}"
+        self._connection = connect(
+            self.url,
+            origin=origin or f"http://{parts.netloc}",
+            additional_headers=headers or {},
+            open_timeout=10,
+            max_size=None,
+        )
+        self.socket = self._connection.__enter__()
+        self.messages: list[dict] = []
+        self.gaps = 0
+        self._last_seq: dict[str, int] = {}
+        self._lock = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            for frame in self.socket:
+                message = json.loads(frame)
+                with self._lock:
+                    origin, seq = message.get("origin"), message.get("seq")
+                    if message["type"] == "hello":
+                        self._last_seq[origin] = seq
+                    elif origin is not None and seq is not None:
+                        if origin in self._last_seq and seq != self._last_seq[origin] + 1:
+                            self.gaps += 1
+                        self._last_seq[origin] = seq
+                    self.messages.append(message)
+                    self._lock.notify_all()
+        except Exception:  # the socket closed: the test decides whether that was expected
+            with self._lock:
+                self._lock.notify_all()
+
+    def send(self, message: dict) -> None:
+        self.socket.send(json.dumps(message))
+
+    def wait_for(self, predicate, seconds: float = 30) -> dict:
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            while True:
+                for message in self.messages:
+                    if predicate(message):
+                        return message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"no such message within {seconds} s; got {[m['type'] for m in self.messages][-20:]}"
+                    )
+                self._lock.wait(remaining)
+
+    def of_type(self, kind: str) -> list[dict]:
+        with self._lock:
+            return [m for m in self.messages if m["type"] == kind]
+
+    def calls_of(self, run_id: int) -> list[dict]:
+        return [c for m in self.of_type("calls.batch") for c in m["calls"] if c["run"] == run_id]
+
+    def latest_endpoints(self) -> list[dict]:
+        with self._lock:
+            views = [m for m in self.messages if m["type"] in ("hello", "endpoints.changed")]
+        return views[-1]["endpoints"] if views else []
+
+    def close(self) -> None:
+        self._connection.__exit__(None, None, None)
+        self._reader.join(5)
+
+
+def start_run(socket: LiveSocket, **plan) -> dict:
+    """Start a run over the websocket and wait for its verdict."""
+    before = {m["run"]["id"] for m in socket.of_type("run.started")}
+    socket.send({"type": "run.start", **plan})
+    started = socket.wait_for(lambda m: m["type"] == "run.started" and m["run"]["id"] not in before)
+    run_id = started["run"]["id"]
+    return socket.wait_for(lambda m: m["type"] == "run.finished" and m["run"]["id"] == run_id, 120)["run"]
+
+
+def stored_calls(dashboard_url: str, run_id: int) -> list[dict]:
+    return requests.get(f"{dashboard_url}/api/runs/{run_id}/calls.json", timeout=10).json()["calls"]

@@ -1,0 +1,101 @@
+"""Runs through the dashboard pod in the sandbox: the seed's lesson, with evidence."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.support.dashboard import LiveSocket, start_run, stored_calls
+from tests.support.sandbox import start_sandbox
+
+pytestmark = pytest.mark.slow
+CLASSIFIED = {"ok", "refused", "reset", "timeout", "dns", "error"}
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    sandbox = start_sandbox(tmp_path_factory.mktemp("dashboard-runs"), "--providers", "3", dashboard=True)
+    socket = LiveSocket(sandbox.dashboard_url)
+    socket.wait_for(lambda m: m["type"] == "hello")
+    yield sandbox, socket
+    socket.close()
+    sandbox.stop()
+
+
+def test_hello_names_the_consumer_the_service_and_its_endpoints(dashboard):
+    _, socket = dashboard
+    hello = socket.of_type("hello")[0]
+    assert hello["protocol"] == 1
+    assert hello["pod"]["name"].startswith("k8s-combat-")
+    assert hello["service"]["name"] == "k8s-combat-service"
+    assert hello["capabilities"]["modes"] == ["new-connection", "keep-alive", "pool"]
+    endpoints = hello["endpoints"] or socket.wait_for(lambda m: m["type"] == "endpoints.changed")["endpoints"]
+    assert len([e for e in endpoints if e["ready"]]) == 3
+
+
+def test_300_new_connection_calls_reach_all_3_pods_as_random_choice_would(dashboard):
+    sandbox, socket = dashboard
+    run = start_run(socket, mode="new-connection", count=300, concurrency=4)
+    statistics = run["statistics"]
+    assert statistics["calls"] == statistics["ok"] == 300
+    assert statistics["pods_reached"] == 3
+    assert statistics["p_value"] > 0.001
+    assert statistics["connections"] == 300
+    assert {call["pod"] for call in stored_calls(sandbox.dashboard_url, run["id"])} == set(statistics["pods"])
+
+
+def test_100_keep_alive_calls_stick_to_one_pod_and_the_statistics_say_so(dashboard):
+    _, socket = dashboard
+    statistics = start_run(socket, mode="keep-alive", count=100)["statistics"]
+    assert statistics["pods_reached"] == 1
+    assert statistics["longest_streak"] == 100
+    assert statistics["connections"] == 1
+    assert statistics["p_value"] < 0.001
+
+
+def test_a_burst_survives_pods_deleted_every_2s_and_the_socket_gets_exactly_the_stored_calls(dashboard):
+    sandbox, socket = dashboard
+    stop = threading.Event()
+
+    def delete_pods() -> None:
+        while not stop.wait(2):
+            ready = [e["pod"] for e in socket.latest_endpoints() if e["ready"]]
+            if ready:
+                socket.send({"type": "pod.delete", "name": ready[0]})
+
+    deleter = threading.Thread(target=delete_pods, daemon=True)
+    deleter.start()
+    try:
+        run = start_run(socket, mode="new-connection", count=1000, concurrency=8, rate=150)
+    finally:
+        stop.set()
+        deleter.join()
+    stored = stored_calls(sandbox.dashboard_url, run["id"])
+    assert len(stored) == 1000
+    assert sorted(call["seq"] for call in stored) == list(range(1000))
+    for call in stored:
+        assert call["outcome"] in CLASSIFIED or call["outcome"].startswith("http-"), call
+        assert call["latency_ms"] <= 2000 + 100, f"call {call['seq']} outlasted its 2 s timeout"
+    streamed = socket.calls_of(run["id"])
+    assert sorted(c["seq"] for c in streamed) == list(range(1000)), "every stored call, each once"
+    assert {(c["seq"], c["pod"], c["outcome"]) for c in streamed} == {
+        (c["seq"], c["pod"], c["outcome"]) for c in stored
+    }
+    assert len(socket.of_type("endpoints.changed")) > 2, "the deletes showed up as endpoint changes"
+    assert socket.gaps == 0
+
+
+def test_a_run_can_be_cancelled(dashboard):
+    _, socket = dashboard
+    before = {m["run"]["id"] for m in socket.of_type("run.started")}
+    socket.send({"type": "run.start", "mode": "new-connection", "count": 10000, "concurrency": 2, "rate": 50})
+    started = socket.wait_for(lambda m: m["type"] == "run.started" and m["run"]["id"] not in before)
+    time.sleep(0.5)
+    socket.send({"type": "run.cancel", "run": started["run"]["id"]})
+    finished = socket.wait_for(
+        lambda m: m["type"] == "run.finished" and m["run"]["id"] == started["run"]["id"]
+    )
+    assert finished["run"]["status"] == "cancelled"
+    assert 0 < finished["run"]["statistics"]["calls"] < 10000
