@@ -18,6 +18,7 @@ RUN DJANGO_SECRET_KEY=collectstatic-only /venv/bin/python manage.py collectstati
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    MALLOC_ARENA_MAX=2 \
     PATH=/venv/bin:$PATH
 COPY --from=build /venv /venv
 COPY --from=build /app /app

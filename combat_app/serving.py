@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         log_level=settings.LOG_LEVEL.lower(),
         timeout_graceful_shutdown=graceful,
         server_header=False,
+        # A zlib context per websocket costs hundreds of KiB; calls.batch JSON is small and
+        # the page is reached over port-forward, so compression buys nothing here.
+        ws_per_message_deflate=False,
     )
     server = DrainingServer(config, drain_seconds=drain)
     try:

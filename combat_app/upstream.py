@@ -9,10 +9,11 @@ a call goes to the configured Service and nowhere else.
 from __future__ import annotations
 
 import errno
+import functools
 import http.client
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import requests
 import urllib3
@@ -44,7 +45,7 @@ class Answer:
         return f"{self.status} {self.reason}" if self.status is not None else self.error
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 def _causes(exc: BaseException):
@@ -89,8 +90,8 @@ def get(url: str, *, timeout: float, session: requests.Session | None = None) ->
     session's pooled connection is reused; the answer says which connection carried the call.
     """
     started = time.perf_counter()
-    budget = urllib3.Timeout(total=timeout, connect=timeout, read=timeout)
-    one_off = requests.Session() if session is None else None
+    budget = _budget(timeout)
+    one_off = _session() if session is None else None
     try:
         response = (session or one_off).get(url, timeout=budget, allow_redirects=False, stream=True)
         local_port, reused = _connection_of(response)
@@ -127,23 +128,40 @@ def get(url: str, *, timeout: float, session: requests.Session | None = None) ->
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _budget(timeout: float) -> urllib3.Timeout:
+    """One Timeout per value (urllib3 clones it for each request)."""
+    return urllib3.Timeout(total=timeout, connect=timeout, read=timeout)
+
+
 def _connection_of(response: requests.Response) -> tuple[int | None, bool]:
     """The local port of the connection that carried ``response``, and whether it was reused."""
     connection = getattr(response.raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    if connection is None or sock is None:
+    if connection is None:
         return None, False
-    reused = getattr(connection, "_combat_calls", 0) > 0
-    connection._combat_calls = getattr(connection, "_combat_calls", 0) + 1
-    try:
-        return sock.getsockname()[1], reused
-    except OSError:
-        return None, reused
+    port = getattr(connection, "_combat_port", None)
+    if port is None or getattr(connection, "_combat_sock", None) is not connection.sock:
+        # A new connection (or the pool reconnected this one): read its port once.
+        try:
+            port = connection.sock.getsockname()[1]
+        except (AttributeError, OSError):
+            return None, False
+        connection._combat_port, connection._combat_sock = port, connection.sock
+        return port, False
+    return port, True
+
+
+def _session() -> requests.Session:
+    """A session that goes straight to the Service: no HTTP_PROXY or .netrc from the environment
+    may send calls elsewhere (and not reading them per call is also much cheaper)."""
+    direct = requests.Session()
+    direct.trust_env = False
+    return direct
 
 
 def session(pool_size: int = 1) -> requests.Session:
     """A session that keeps up to ``pool_size`` connections to the Service open."""
-    kept = requests.Session()
+    kept = _session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
     kept.mount("http://", adapter)
     return kept

@@ -65,6 +65,7 @@ class Engine:
         pod = identity.current()
         self.origin = f"{pod.name}/{os.getpid()}"
         self.seq = 0
+        self.delivered_seq = 0  # the last broadcast whose group_send has completed
         self.endpoints: slices.EndpointSet = {}
         self.timeline: deque[dict] = deque(maxlen=RECENT_EVENTS)
         self.recent_calls: deque[dict] = deque(maxlen=RECENT_CALLS)
@@ -87,6 +88,7 @@ class Engine:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self._tasks: set[asyncio.Task] = set()
+        self._sending = asyncio.Lock()
 
     # --- life ---------------------------------------------------------------------------------
 
@@ -115,9 +117,13 @@ class Engine:
     # --- broadcasting -------------------------------------------------------------------------
 
     async def broadcast(self, message: dict) -> None:
-        self.seq += 1
-        message = {**message, "origin": self.origin, "seq": self.seq}
-        await self.layer.group_send(GROUP, {"type": message["type"], "message": message})
+        # One at a time: with Redis, group_send awaits the network, and two broadcasts in flight
+        # could arrive out of order, which a browser would take for a lost message.
+        async with self._sending:
+            self.seq += 1
+            message = {**message, "origin": self.origin, "seq": self.seq}
+            await self.layer.group_send(GROUP, {"type": message["type"], "message": message})
+            self.delivered_seq = self.seq
 
     def snapshot(self) -> dict:
         """The ``hello`` a browser gets on connect and on resync: everything it needs to draw."""
@@ -126,7 +132,9 @@ class Engine:
             "type": "hello",
             "protocol": 1,
             "origin": self.origin,
-            "seq": self.seq,
+            # Not self.seq: a broadcast still on its way (Redis) may or may not reach this client;
+            # from the last delivered one, the next is delivered + 1 either way, or a gap shows.
+            "seq": self.delivered_seq,
             "pod": {"name": pod.name, "ip": pod.ip, "node": pod.node},
             "service": {
                 "name": settings.DASHBOARD_SERVICE,

@@ -75,6 +75,7 @@ class PodRunner:
         self.process: asyncio.subprocess.Process | None = None
         self.pids: list[int] = []  # every process this runner started, for leak checks
         self.failing_readiness = False  # a fault switch: the probe fails as if the app said 503
+        self._probe_now = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -144,7 +145,9 @@ class PodRunner:
                 self.pod.ready = ready
                 self.changed(self.pod)
             # Fast until the first success, so a new pod joins the Service promptly; then calmer.
-            await asyncio.sleep(0.5 if ready else 0.05)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._probe_now.wait(), 0.5 if ready else 0.05)
+            self._probe_now.clear()
 
     def fail_readiness(self, failing: bool) -> None:
         """Make the readiness probe fail (or pass again) now, as a sick app would."""
@@ -152,6 +155,7 @@ class PodRunner:
         if self.pod.running:
             self.pod.ready = self.pod.ready and not failing
             self.changed(self.pod)
+        self._probe_now.set()  # a recovering pod is probed at once, not at the next period
 
     async def terminate(self, grace_seconds: float) -> None:
         """SIGTERM now; SIGKILL when the grace period is over; return once the process is gone."""

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from tests.support.dashboard import LiveSocket, start_run, stored_calls
 from tests.support.sandbox import start_sandbox
@@ -19,9 +20,11 @@ def dashboard(tmp_path_factory):
     sandbox = start_sandbox(tmp_path_factory.mktemp("dashboard-runs"), "--providers", "3", dashboard=True)
     socket = LiveSocket(sandbox.dashboard_url)
     socket.wait_for(lambda m: m["type"] == "hello")
-    yield sandbox, socket
-    socket.close()
-    sandbox.stop()
+    try:
+        yield sandbox, socket
+    finally:
+        socket.close()
+        sandbox.stop()
 
 
 def test_hello_names_the_consumer_the_service_and_its_endpoints(dashboard):
@@ -99,3 +102,30 @@ def test_a_run_can_be_cancelled(dashboard):
     )
     assert finished["run"]["status"] == "cancelled"
     assert 0 < finished["run"]["statistics"]["calls"] < 10000
+
+
+def test_runs_export_as_csv_and_metrics_count_calls_by_pod(dashboard):
+    sandbox, socket = dashboard
+    run = start_run(socket, mode="pool", count=40, concurrency=2)
+    csv_text = requests.get(f"{sandbox.dashboard_url}/api/runs/{run['id']}/calls.csv", timeout=5).text
+    rows = csv_text.strip().splitlines()
+    assert rows[0].startswith("seq,mode,started_at,latency_ms,outcome,pod")
+    assert len(rows) == 41
+    metrics = requests.get(f"{sandbox.dashboard_url}/metrics", timeout=5).text
+    for pod in run["statistics"]["pods"]:
+        assert f'k8s_combat_calls_total{{pod="{pod}",outcome="ok"}}' in metrics
+    assert "k8s_combat_ready_endpoints 3" in metrics
+    listed = requests.get(f"{sandbox.dashboard_url}/api/runs", timeout=5).json()["runs"]
+    assert listed[0]["id"] == run["id"]
+    assert requests.get(f"{sandbox.dashboard_url}/api/runs/999999", timeout=5).status_code == 404
+
+
+def test_the_timeline_keeps_every_endpoint_change_with_its_time(dashboard):
+    _, socket = dashboard
+    hellos = len(socket.of_type("hello"))
+    socket.send({"type": "resync"})
+    socket.wait_for(lambda _: len(socket.of_type("hello")) > hellos)
+    timeline = socket.of_type("hello")[-1]["timeline"]
+    kinds = {event["kind"] for event in timeline}
+    assert {"added", "changed", "removed"} <= kinds, "pods came, turned terminating and left during the burst"
+    assert all(event["at"] > 0 and event["pod"] for event in timeline)

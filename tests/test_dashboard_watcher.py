@@ -98,3 +98,29 @@ def test_the_watcher_keeps_up_through_200_changes_drops_410s_restarts_and_silenc
     gaps = [b - a for a, b in zip(stats.started, stats.started[1:], strict=False)]
     assert min(gaps) >= 0.95, "never more than one reconnect a second"
     assert stats.watches / duration < 1.0
+
+
+def test_the_legacy_endpoints_watch_sees_the_same_set(tmp_path, monkeypatch):
+    sandbox = start_sandbox(tmp_path)
+    monkeypatch.setenv("KUBECONFIG", str(sandbox.kubeconfig))
+    seen: dict = {}
+    watcher = EndpointWatcher(
+        lambda: kube.connect("default"),
+        WatchSettings(service=SERVICE, kind="endpoints"),
+        lambda endpoints: seen.update(now=endpoints),
+    )
+    watcher.start()
+    try:
+        expected = {e.pod for e in server_endpoints(sandbox).values()}
+        deadline = time.monotonic() + 5
+        while {e.pod for e in seen.get("now", {}).values() if e.ready} != expected:
+            assert time.monotonic() < deadline, "the Endpoints watch did not see the ready pods"
+            time.sleep(0.05)
+        sick = sorted(expected)[0]
+        sandbox.fault("fail-readiness", pod=sick, on="true")
+        while seen["now"][next(ip for ip, e in seen["now"].items() if e.pod == sick)].ready:
+            assert time.monotonic() < deadline + 5, "the Endpoints watch did not see the pod turn unready"
+            time.sleep(0.05)
+    finally:
+        watcher.stop()
+        sandbox.stop()

@@ -36,14 +36,18 @@ class LiveSocket:
         try:
             for frame in self.socket:
                 message = json.loads(frame)
+                message["_received_at"] = received_at = time.time()  # for latency measurements
+                for call in message.get("calls", ()) if message["type"] == "calls.batch" else ():
+                    call["_received_at"] = received_at
                 with self._lock:
                     origin, seq = message.get("origin"), message.get("seq")
                     if message["type"] == "hello":
                         self._last_seq[origin] = seq
                     elif origin is not None and seq is not None:
-                        if origin in self._last_seq and seq != self._last_seq[origin] + 1:
-                            self.gaps += 1
-                        self._last_seq[origin] = seq
+                        last = self._last_seq.get(origin)
+                        if last is not None and seq > last + 1:
+                            self.gaps += 1  # a message was lost: a page would resync here
+                        self._last_seq[origin] = max(seq, last or 0)
                     self.messages.append(message)
                     self._lock.notify_all()
         except Exception:  # the socket closed: the test decides whether that was expected
@@ -80,8 +84,10 @@ class LiveSocket:
         return views[-1]["endpoints"] if views else []
 
     def close(self) -> None:
-        self._connection.__exit__(None, None, None)
-        self._reader.join(5)
+        try:
+            self._connection.__exit__(None, None, None)
+        finally:
+            self._reader.join(5)
 
 
 def start_run(socket: LiveSocket, **plan) -> dict:

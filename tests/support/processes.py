@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +17,12 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def die_with_parent() -> None:
+    """Runs in a child before exec: the kernel kills it if the test process dies first."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -47,8 +56,11 @@ class ServerProcess:
     def pid(self) -> int:
         return self.process.pid
 
+    log_path: str = ""
+
     def output(self) -> str:
-        return self.process.stdout.read() if self.process.stdout else ""
+        with open(self.log_path, errors="replace") as log:
+            return log.read()
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.process.poll() is None:
@@ -64,15 +76,19 @@ class ServerProcess:
 def start_app(*, host: str = "127.0.0.1", port: int | None = None, **env: str) -> ServerProcess:
     """Start ``python -m combat_app.serving`` and return once ``/healthz`` answers."""
     port = port or free_port(host)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "combat_app.serving", "--host", host, "--port", str(port)],
-        cwd=ROOT,
-        env=app_environment(**env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    server = ServerProcess(process, f"http://{host}:{port}")
+    # A file, not a pipe: nobody reads a pipe while the test runs, and a full one (the /ping log
+    # lines) would block the server.
+    log = tempfile.NamedTemporaryFile(prefix="k8s-combat-app-", suffix=".log", delete=False)  # noqa: SIM115
+    with log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "combat_app.serving", "--host", host, "--port", str(port)],
+            cwd=ROOT,
+            env=app_environment(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+    server = ServerProcess(process, f"http://{host}:{port}", log.name)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:

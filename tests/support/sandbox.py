@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.processes import ROOT, app_environment, free_port
+from tests.support.processes import ROOT, app_environment, die_with_parent, free_port
 
 _ranges = itertools.count(random.randint(0, 40) * 5)
 
@@ -104,6 +104,7 @@ def start_sandbox(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     sandbox = SandboxProcess(
         process,
