@@ -22,14 +22,19 @@ $(LOCAL)/secret-key:
 	mkdir -p $(LOCAL)
 	$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 
+# The Chinese page: .po files are the source; the compiled .mo files are built, never committed.
+MESSAGES := locale/zh_Hans/LC_MESSAGES/django.mo locale/zh_Hans/LC_MESSAGES/djangojs.mo
+locale/%.mo: locale/%.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@ >/dev/null
+
 ## run: install, then start the local cluster with the dashboard on http://127.0.0.1:8081/
-run: $(STAMP) $(LOCAL)/secret-key
+run: $(STAMP) $(LOCAL)/secret-key $(MESSAGES)
 	$(DJANGO) $(BIN)/python manage.py migrate --no-input --verbosity 0
 	$(DJANGO) $(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(DJANGO) exec $(BIN)/python manage.py sandbox $(SANDBOX_ARGS)
 
 ## test: install, lint, and run the whole test suite
-test: $(STAMP)
+test: $(STAMP) $(MESSAGES)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SECRET_KEY=collectstatic-only $(BIN)/python manage.py collectstatic --no-input --verbosity 0

@@ -69,6 +69,7 @@ if importlib.util.find_spec("sandbox") is not None:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -86,6 +87,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csrf",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -135,6 +137,10 @@ STORAGES = {
 }
 
 LANGUAGE_CODE = "en"
+# The seed tutorial's readers: English, and Simplified Chinese (chosen from Accept-Language).
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SAMESITE = "Strict"
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -4,11 +4,12 @@ from django.urls import include, path
 from combat_app import views
 
 urlpatterns = [
-    path("", views.index, name="index"),
     path("service", views.service, name="service"),
     path("hostname", views.hostname, name="hostname"),
     path("dial", views.dial, name="dial"),
 ]
 
 if settings.COMBAT_DASHBOARD:
-    urlpatterns.append(path("", include("dashboard.urls")))
+    urlpatterns.append(path("", include("dashboard.urls")))  # "/" is the dashboard's page
+else:
+    urlpatterns.append(path("", views.index, name="index"))

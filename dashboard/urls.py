@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
+from django.views.i18n import JavaScriptCatalog, set_language
 
-from dashboard import api
+from dashboard import api, views
 
 
 class ExtensionConverter:
@@ -16,6 +17,9 @@ class ExtensionConverter:
 register_converter(ExtensionConverter, "extension")
 
 urlpatterns = [
+    path("", views.page, name="page"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/catalog.js", JavaScriptCatalog.as_view(packages=["dashboard"]), name="javascript-catalog"),
     path("api/state", api.state, name="api-state"),
     path("api/runs", api.runs, name="api-runs"),
     path("api/runs/<int:run_id>", api.run, name="api-run"),

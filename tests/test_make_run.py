@@ -23,19 +23,34 @@ def port_is_free(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) != 0
 
 
-def sandbox_pods() -> list[int]:
-    """PIDs of the pod processes `make run` started (they run combat_app.serving on 127.0.1.x)."""
-    pids = []
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``: here, the sandbox that `make run` started and its pods."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                command = (entry / "cmdline").read_bytes().split(b"\0")
-                cwd = os.readlink(entry / "cwd")
-            except OSError:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
                 continue
-            if b"combat_app.serving" in command and cwd == str(ROOT):
-                pids.append(int(entry.name))
-    return pids
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, its_parent in parents.items() if its_parent == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def sandbox_pods(make_pid: int) -> list[int]:
+    """PIDs of the pod processes (combat_app.serving) that `make run` started."""
+    pods = []
+    for pid in descendants(make_pid):
+        try:
+            if b"combat_app.serving" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pods.append(pid)
+        except OSError:
+            continue
+    return pods
 
 
 def test_make_run_serves_the_app_on_8081_runs_the_cluster_and_stops_on_ctrl_c():
@@ -77,7 +92,7 @@ def test_make_run_serves_the_app_on_8081_runs_the_cluster_and_stops_on_ctrl_c():
             check=True,
         ).stdout.split()
         assert len(pods) == 3
-        pids = sandbox_pods()
+        pids = sandbox_pods(process.pid)
         assert len(pids) == 3
     finally:
         os.killpg(process.pid, signal.SIGINT)

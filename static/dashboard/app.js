@@ -1,0 +1,109 @@
+// The page's wiring: websocket messages go through the reducer; rendering happens at most once
+// per animation frame; controls send commands (docs/protocol.md).
+
+import { connect } from "./socket.js";
+import "./strings.js";
+import { freshCalls, initialState, reduce, readyEndpoints } from "./state.js";
+import { createFlow } from "./flow.js";
+import { createPanels } from "./panels.js";
+
+const t = { gettext: window.gettext, interpolate: window.interpolate };
+const root = document.querySelector("main");
+const flow = createFlow(document.querySelector("#flow"), t);
+const panels = createPanels(root, t);
+const form = document.querySelector("#controls");
+const connectionLine = document.querySelector("#connection");
+const problem = document.querySelector("#problem");
+let state = initialState();
+let frame = null;
+let replayTimers = [];
+
+function dispatch(message) {
+  for (const call of freshCalls(state, message)) flow.addCall(call);
+  state = reduce(state, message);
+  if (!frame) frame = requestAnimationFrame(render);
+}
+
+const STATUS = {
+  connecting: "Connecting to the dashboard…",
+  open: "Connected",
+  reconnecting: "Connection lost: reconnecting…",
+};
+
+function render() {
+  frame = null;
+  flow.update(state);
+  panels.update(state, { replay });
+  connectionLine.textContent = t.gettext(STATUS[state.connection]);
+  connectionLine.dataset.status = state.connection;
+  document.body.dataset.connection = state.connection;
+  const running = state.run && state.run.status === "running";
+  form.querySelector("#cancel").disabled = !running;
+  for (const button of form.querySelectorAll(".fire")) button.disabled = state.connection !== "open";
+  const chaos = document.querySelector("#chaos");
+  chaos.hidden = !state.capabilities.chaos;
+  if (state.capabilities.chaos) renderPodButtons();
+  problem.textContent = state.lastError ? `${state.lastError.message}` : "";
+}
+
+function renderPodButtons() {
+  const list = document.querySelector("#chaos-pods");
+  const pods = readyEndpoints(state).map((endpoint) => endpoint.pod).filter(Boolean).sort();
+  if (list.dataset.pods === pods.join(",")) return;
+  list.dataset.pods = pods.join(",");
+  list.replaceChildren(...pods.map((pod) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = t.interpolate(t.gettext("Delete %(pod)s"), { pod }, true);
+    button.addEventListener("click", () => {
+      if (window.confirm(t.interpolate(t.gettext("Delete pod %(pod)s? Kubernetes will replace it."), { pod }, true))) {
+        socket.send({ type: "pod.delete", name: pod });
+      }
+    });
+    item.appendChild(button);
+    return item;
+  }));
+}
+
+function plan(count) {
+  const data = new FormData(form);
+  return {
+    type: "run.start",
+    mode: data.get("mode"),
+    count,
+    concurrency: Number(data.get("concurrency")),
+  };
+}
+
+form.addEventListener("submit", (event) => event.preventDefault());
+form.querySelector("#fire-one").addEventListener("click", () => socket.send(plan(1)));
+form.querySelector("#fire-burst").addEventListener("click", () => {
+  socket.send(plan(Number(new FormData(form).get("count"))));
+});
+form.querySelector("#cancel").addEventListener("click", () => {
+  if (state.run) socket.send({ type: "run.cancel", run: state.run.id });
+});
+document.querySelector("#scale").addEventListener("click", () => {
+  socket.send({ type: "deployment.scale", replicas: Number(document.querySelector("#replicas").value) });
+});
+
+async function replay(run) {
+  replayTimers.forEach(clearTimeout);
+  replayTimers = [];
+  const speed = Number(document.querySelector("#speed").value);
+  const response = await fetch(`api/runs/${run.id}/calls.json`);
+  const { calls } = await response.json();
+  dispatch({ type: "replay.start", run });
+  const first = calls.length ? calls[0].started_at : 0;
+  for (const call of calls) {
+    replayTimers.push(setTimeout(() => {
+      flow.addCall({ ...call, run: run.id });
+      dispatch({ type: "replay.call", call });
+    }, ((call.started_at - first) * 1000) / speed));
+  }
+}
+
+const socket = connect({ onMessage: dispatch, onStatus: (status) => dispatch({ type: "connection", status }) });
+fetch("api/runs").then((response) => response.json()).then(({ runs }) => dispatch({ type: "runs.loaded", runs }));
+window.k8sCombat = { state: () => state }; // for the browser tests and for curious users

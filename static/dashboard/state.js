@@ -1,0 +1,130 @@
+// The page's state, changed only by reduce(): a pure function of the previous state and one
+// websocket message (docs/protocol.md). Rendering reads it; nothing else writes it.
+
+export const LOG_LIMIT = 50;
+export const TIMELINE_LIMIT = 200;
+export const RECENT_LIMIT = 5000; // calls kept (time and pod only) for the timeline strip
+
+export function initialState() {
+  return {
+    connection: "connecting", // connecting | open | reconnecting
+    pod: null,
+    service: null,
+    capabilities: { modes: [], chaos: false, max_count: 10000, max_concurrency: 64 },
+    endpoints: [],
+    calls: [], // newest first, at most LOG_LIMIT
+    seen: new Set(), // "run:seq" of every call counted, so a resync never counts one twice
+    run: null, // the run being drawn: the last started, or the one being replayed
+    counts: {}, // pod -> answered calls of `run`
+    runs: [], // finished runs, newest first
+    timeline: [],
+    recent: [], // {at, pod, ok} of the latest calls, oldest first
+    lastError: null,
+  };
+}
+
+const callKey = (call) => `${call.run}:${call.seq}`;
+
+function countsOf(calls, runId) {
+  const counts = {};
+  for (const call of calls) {
+    if (call.run === runId && call.outcome === "ok" && call.pod) counts[call.pod] = (counts[call.pod] || 0) + 1;
+  }
+  return counts;
+}
+
+function withCalls(state, calls) {
+  const fresh = calls.filter((call) => !state.seen.has(callKey(call)));
+  if (!fresh.length) return state;
+  const seen = new Set(state.seen);
+  const counts = { ...state.counts };
+  for (const call of fresh) {
+    seen.add(callKey(call));
+    if (state.run && call.run === state.run.id && call.outcome === "ok" && call.pod) {
+      counts[call.pod] = (counts[call.pod] || 0) + 1;
+    }
+  }
+  const newestFirst = fresh.slice().reverse();
+  const recent = state.recent.concat(fresh.map((call) => ({ at: call.started_at, pod: call.pod, ok: call.outcome === "ok" })));
+  return {
+    ...state, seen, counts,
+    calls: newestFirst.concat(state.calls).slice(0, LOG_LIMIT),
+    recent: recent.length > RECENT_LIMIT ? recent.slice(-RECENT_LIMIT) : recent,
+  };
+}
+
+function upsertRun(runs, run) {
+  return [run].concat(runs.filter((known) => known.id !== run.id)).slice(0, 50);
+}
+
+export function reduce(state, message) {
+  switch (message.type) {
+    case "connection":
+      return { ...state, connection: message.status };
+    case "hello": {
+      // A fresh snapshot replaces everything: no call is kept twice, none is counted twice.
+      const calls = message.calls.slice().reverse().slice(0, LOG_LIMIT);
+      const running = message.runs.length ? message.runs[message.runs.length - 1] : null;
+      const run = running || state.run;
+      const seen = new Set(message.calls.map(callKey));
+      const counts = run ? countsOf(message.calls, run.id) : {};
+      return {
+        ...state,
+        connection: "open",
+        pod: message.pod,
+        service: message.service,
+        capabilities: message.capabilities,
+        endpoints: message.endpoints,
+        calls,
+        seen,
+        run,
+        counts: run && run.statistics && run.statistics.pods && !running ? podCountsOf(run) : counts,
+        timeline: message.timeline.slice(-TIMELINE_LIMIT),
+      };
+    }
+    case "endpoints.changed":
+      return {
+        ...state,
+        endpoints: message.endpoints,
+        timeline: state.timeline.concat(message.events).slice(-TIMELINE_LIMIT),
+      };
+    case "calls.batch":
+      return withCalls(state, message.calls);
+    case "run.started":
+      return { ...state, run: message.run, counts: {} };
+    case "run.finished": {
+      const run = message.run;
+      const current = state.run && state.run.id === run.id ? run : state.run;
+      const counts = current === run ? podCountsOf(run) : state.counts;
+      return { ...state, run: current, counts, runs: upsertRun(state.runs, run) };
+    }
+    case "replay.start":
+      return { ...state, run: message.run, counts: {} };
+    case "replay.call": {
+      const call = message.call;
+      if (call.outcome !== "ok" || !call.pod) return state;
+      return { ...state, counts: { ...state.counts, [call.pod]: (state.counts[call.pod] || 0) + 1 } };
+    }
+    case "runs.loaded":
+      return { ...state, runs: message.runs.filter((run) => run.status !== "running") };
+    case "error":
+      return { ...state, lastError: message };
+    default:
+      return state;
+  }
+}
+
+// The server's own counts for a finished run, so the page and the API always agree.
+export function podCountsOf(run) {
+  const counts = {};
+  for (const [pod, value] of Object.entries((run.statistics && run.statistics.pods) || {})) counts[pod] = value.count;
+  return counts;
+}
+
+export function freshCalls(state, message) {
+  return message.type === "calls.batch" ? message.calls.filter((call) => !state.seen.has(callKey(call))) : [];
+}
+
+export function readyEndpoints(state) {
+  return state.endpoints.filter((endpoint) => endpoint.ready && !endpoint.terminating);
+}
