@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.messages import COMMANDS, BadCommand, Command, parse_command, plan_from
-from tests.support.dashboard import LiveSocket
-from tests.support.sandbox import start_sandbox
+from tests.support.dashboard import dashboard_with_socket
 
 TOKEN = "fuzz-token"
 # Values of every JSON type, and the edges of the ranges the protocol allows.
@@ -75,22 +74,16 @@ def test_every_run_body_becomes_a_plan_or_a_typed_error(body):
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
-    sandbox = start_sandbox(
+    with dashboard_with_socket(
         tmp_path_factory.mktemp("dashboard-fuzz"),
         "--no-chaos",
         "--dashboard-env",
         "DASHBOARD_COMMANDS_PER_SECOND=1000",
         "--dashboard-env",
         f"DASHBOARD_TOKEN={TOKEN}",
-        dashboard=True,
-    )
-    socket = LiveSocket(sandbox.dashboard_url, query=f"?token={TOKEN}")
-    socket.wait_for(lambda m: m["type"] == "hello")
-    try:
-        yield sandbox, socket
-    finally:
-        socket.close()
-        sandbox.stop()
+        query=f"?token={TOKEN}",
+    ) as opened:
+        yield opened
 
 
 @pytest.mark.slow

@@ -8,8 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.support.dashboard import LiveSocket, start_run, stored_calls
-from tests.support.sandbox import start_sandbox
+from tests.support.dashboard import dashboard_with_socket, start_run, stored_calls
 
 pytestmark = pytest.mark.slow
 CLASSIFIED = {"ok", "refused", "reset", "timeout", "dns", "error"}
@@ -17,14 +16,8 @@ CLASSIFIED = {"ok", "refused", "reset", "timeout", "dns", "error"}
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
-    sandbox = start_sandbox(tmp_path_factory.mktemp("dashboard-runs"), "--providers", "3", dashboard=True)
-    socket = LiveSocket(sandbox.dashboard_url)
-    socket.wait_for(lambda m: m["type"] == "hello")
-    try:
-        yield sandbox, socket
-    finally:
-        socket.close()
-        sandbox.stop()
+    with dashboard_with_socket(tmp_path_factory.mktemp("dashboard-runs"), "--providers", "3") as opened:
+        yield opened
 
 
 def test_hello_names_the_consumer_the_service_and_its_endpoints(dashboard):

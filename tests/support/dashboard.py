@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -101,3 +102,20 @@ def start_run(socket: LiveSocket, **plan) -> dict:
 
 def stored_calls(dashboard_url: str, run_id: int) -> list[dict]:
     return requests.get(f"{dashboard_url}/api/runs/{run_id}/calls.json", timeout=10).json()["calls"]
+
+
+@contextlib.contextmanager
+def dashboard_with_socket(state_dir, *sandbox_args: str, query: str = ""):
+    """A sandbox with its dashboard, and one browser socket that has had its hello."""
+    from tests.support.sandbox import start_sandbox
+
+    sandbox = start_sandbox(state_dir, *sandbox_args, dashboard=True)
+    try:
+        socket = LiveSocket(sandbox.dashboard_url, query=query)
+        try:
+            socket.wait_for(lambda m: m["type"] == "hello")
+            yield sandbox, socket
+        finally:
+            socket.close()
+    finally:
+        sandbox.stop()
