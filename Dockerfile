@@ -30,5 +30,6 @@ WORKDIR /app
 # Numeric, so that runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
 EXPOSE 8081
+EXPOSE 50051
 # uvicorn, run by combat_app.serving: it adds the readiness drain on SIGTERM and exits 0.
 CMD ["python", "-m", "combat_app.serving", "--host", "0.0.0.0", "--port", "8081"]

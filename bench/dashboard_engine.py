@@ -46,11 +46,12 @@ def dashboard_pid(sandbox) -> int:
     raise RuntimeError("no dashboard pod process")
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """VmRSS, or RssAnon: the part a memory limit cannot reclaim (RssFile is mapped libraries)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+    raise RuntimeError(f"no {field}")
 
 
 def endpoint_latency(sandbox, socket: LiveSocket, flips: int) -> list[float]:
@@ -123,6 +124,7 @@ def main() -> None:
             socket.wait_for(lambda m: m["type"] == "hello")
             time.sleep(2)
             result["rss_idle_mib"] = round(rss_mib(pid), 1)
+            result["rss_anon_idle_mib"] = round(rss_mib(pid, "RssAnon"), 1)
 
             latencies = endpoint_latency(sandbox, socket, arguments.flips)
             result["endpoint_change_to_socket_ms"] = {
@@ -179,6 +181,7 @@ def main() -> None:
                 "gaps": gaps,
             }
             result["rss_after_burst_mib"] = round(rss_mib(pid), 1)
+            result["rss_anon_after_burst_mib"] = round(rss_mib(pid, "RssAnon"), 1)
             socket.close()
         finally:
             sandbox.stop()

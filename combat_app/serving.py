@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         drain = env_float("SHUTDOWN_DRAIN_SECONDS", 3.0, minimum=0, maximum=300)
         graceful = env_float("SHUTDOWN_TIMEOUT_SECONDS", 10.0, minimum=0, maximum=300)
         access_log = env_bool("COMBAT_ACCESS_LOG", False)
+        os.environ.setdefault("COMBAT_GRPC_HOST", host)  # gRPC listens where HTTP does
         from combat_app.asgi import application  # reads and checks every other setting
     except ImproperlyConfigured as exc:
         print(f"k8s-combat: configuration error: {exc}", file=sys.stderr)

@@ -35,6 +35,12 @@ COMBAT_SERVICE_URL = env_service_url("COMBAT_SERVICE_URL", "http://k8s-combat-se
 COMBAT_SERVICE_HOST = urlsplit(COMBAT_SERVICE_URL).hostname
 COMBAT_CALL_TIMEOUT_SECONDS = env_float("COMBAT_CALL_TIMEOUT_SECONDS", 2.0, minimum=0.05, maximum=60)
 COMBAT_DASHBOARD = env_bool("COMBAT_DASHBOARD", False)
+# gRPC (the seed's helloworld Greeter): where this pod serves it (0 turns it off), and the port
+# of the Service's gRPC port that /grpc_client and the dashboard's gRPC modes call.
+COMBAT_GRPC_HOST = env_str("COMBAT_GRPC_HOST", "127.0.0.1")
+COMBAT_GRPC_PORT = env_int("COMBAT_GRPC_PORT", 50051, minimum=0, maximum=65535)
+SHUTDOWN_GRPC_GRACE_SECONDS = 5
+COMBAT_SERVICE_GRPC_PORT = env_int("COMBAT_SERVICE_GRPC_PORT", 50051, minimum=1, maximum=65535)
 
 # The dashboard (consumer pod only). See the README's configuration table.
 DASHBOARD_SERVICE = env_str("DASHBOARD_SERVICE", "k8s-combat-service")

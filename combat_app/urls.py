@@ -7,6 +7,7 @@ urlpatterns = [
     path("service", views.service, name="service"),
     path("hostname", views.hostname, name="hostname"),
     path("dial", views.dial, name="dial"),
+    path("grpc_client", views.grpc_client, name="grpc-client"),
 ]
 
 if settings.COMBAT_DASHBOARD:

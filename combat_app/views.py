@@ -8,14 +8,16 @@ event loop.
 from __future__ import annotations
 
 import asyncio
+import threading
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from combat_app import dialing, identity, upstream
+from combat_app import dialing, greeting, identity, upstream
 
-ENDPOINTS = ("/ping", "/service", "/hostname", "/dial", "/healthz", "/readyz")
+ENDPOINTS = ("/ping", "/service", "/hostname", "/dial", "/grpc_client", "/healthz", "/readyz")
 
 
 def _text(body: str, status: int = 200) -> HttpResponse:
@@ -80,3 +82,38 @@ async def dial(request: HttpRequest) -> HttpResponse:
         return _text(f"{exc}\n", status=400)
     result = await asyncio.to_thread(dialing.dial, plan, timeout=settings.COMBAT_CALL_TIMEOUT_SECONDS)
     return JsonResponse(result)
+
+
+_greeters: dict[str, greeting.Greeter] = {}
+_greeters_lock = threading.Lock()
+
+
+def greeter_for(target: str) -> greeting.Greeter:
+    """One channel per target for the life of the process, as the seed's client kept it."""
+    with _greeters_lock:
+        if target not in _greeters:
+            _greeters[target] = greeting.Greeter(target)
+        return _greeters[target]
+
+
+@require_GET
+async def grpc_client(request: HttpRequest) -> HttpResponse:
+    """The seed's gRPC chapter: SayHello on the Service's gRPC port, over one long-lived channel.
+
+    Unlike the original, ``name`` may only name the configured Service, every call has a
+    deadline, and a failure is answered (502 with the status) instead of crashing the pod.
+    """
+    service_host = urlsplit(settings.COMBAT_SERVICE_URL).hostname
+    name = request.GET.get("name", service_host)
+    if name != service_host:
+        return _text(
+            f"name: only the configured Service {service_host!r} may be called, got {name!r}\n", status=400
+        )
+    version = request.GET.get("version", "k8s-combat")
+    if len(version) > 100:
+        return _text("version: at most 100 characters\n", status=400)
+    client = greeter_for(f"{service_host}:{settings.COMBAT_SERVICE_GRPC_PORT}")
+    answer = await asyncio.to_thread(client.say_hello, version, timeout=settings.COMBAT_CALL_TIMEOUT_SECONDS)
+    if answer.outcome != "ok":
+        return _text(f"{answer.outcome}: {answer.error}\n", status=502)
+    return _text(answer.message)

@@ -34,6 +34,7 @@ CALL_FIELDS = (
     "reused",
     "endpoint_state",
     "error",
+    "channel",
 )
 
 

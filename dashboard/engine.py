@@ -14,12 +14,15 @@ that sees a gap asks for a resync. Calls are coalesced into at most one ``calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import os
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -195,6 +198,13 @@ class Engine:
         found = self.endpoints.get(ip)
         return found.state if found else "absent"
 
+    def pod_state(self, pod: str) -> str:
+        """The same, by pod name: a gRPC reply names its pod but not its IP."""
+        for endpoint in self.endpoints.values():
+            if endpoint.pod == pod:
+                return endpoint.state
+        return "absent"
+
     # --- calls --------------------------------------------------------------------------------
 
     def _stored_from_thread(self, batch: list[CallRecord]) -> None:
@@ -246,6 +256,8 @@ class Engine:
             on_call=on_call,
             endpoint_state=self.endpoint_state,
             slots=self.slots,
+            grpc_target=f"{urlsplit(settings.COMBAT_SERVICE_URL).hostname}:{settings.COMBAT_SERVICE_GRPC_PORT}",
+            pod_state=self.pod_state,
         )
         self.active[run.id] = active
         await self.broadcast({"type": "run.started", "run": row})
@@ -276,6 +288,8 @@ class Engine:
             row = await done
         finally:
             self.active.pop(run_id, None)
+            active.records.clear()
+            await asyncio.to_thread(release_freed_memory)
         if self._flush_handle is not None:  # the run's last calls go out before its verdict
             self._flush_handle.cancel()
             await self._flush()
@@ -303,6 +317,13 @@ class Engine:
         if name not in {e.pod for e in self.endpoints.values()}:
             raise Refused("not-an-endpoint", f"{name} is not a pod behind {settings.DASHBOARD_SERVICE}")
         await asyncio.to_thread(kube.delete_pod, cluster, name)
+
+
+def release_freed_memory() -> None:
+    """Give the heap freed by a run back to the OS (glibc keeps it otherwise), so the pod's RSS
+    after a burst stays near its idle size and well inside its memory limit."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def run_row(run: Run) -> dict:

@@ -5,7 +5,9 @@ The connection mode is the whole experiment:
   so the Service picks a pod for each one;
 - ``keep-alive``: one persistent connection carries every call, so one pod answers them all
   (concurrency is 1: one connection can only carry one call at a time);
-- ``pool``: K persistent connections for K workers (K = the concurrency), so at most K pods.
+- ``pool``: K persistent connections for K workers (K = the concurrency), so at most K pods;
+- ``grpc``: every call over one gRPC channel (one HTTP/2 connection, multiplexed), so one pod;
+- ``grpc-per-call``: a new channel for each call, which spreads like ``new-connection``.
 
 Calls block on the network, so they run in threads, never on the event loop; every call
 becomes a ``CallRecord`` handed to ``on_call``. A global semaphore caps the calls in flight
@@ -20,10 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from combat_app import upstream
+from combat_app import greeting, upstream
 from dashboard.records import CallRecord
 
-MODES = ("new-connection", "keep-alive", "pool")
+MODES = ("new-connection", "keep-alive", "pool", "grpc", "grpc-per-call")
 MAX_COUNT = 10_000
 MAX_CONCURRENCY = 64
 
@@ -51,6 +53,8 @@ class Firing:
         on_call: Callable[[CallRecord], None],
         endpoint_state: Callable[[str], str],
         slots: threading.Semaphore,
+        grpc_target: str = "",
+        pod_state: Callable[[str], str] = lambda pod: "",
     ) -> None:
         self.plan = plan
         self.run_id = run_id
@@ -65,6 +69,10 @@ class Firing:
         self._threads: list[threading.Thread] = []
         self._started = 0.0
         self._keep_alive = upstream.session(1) if plan.mode == "keep-alive" else None
+        self.grpc_target = grpc_target
+        self.pod_state = pod_state
+        self._channel = greeting.Greeter(grpc_target) if plan.mode == "grpc" else None
+        self._channel_used = False
 
     def start(self) -> None:
         self._started = time.monotonic()
@@ -77,8 +85,10 @@ class Firing:
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in self._threads:
             thread.join(None if deadline is None else max(deadline - time.monotonic(), 0))
-        if self._keep_alive is not None and not any(t.is_alive() for t in self._threads):
-            self._keep_alive.close()
+        if not any(t.is_alive() for t in self._threads):
+            for kept in (self._keep_alive, self._channel):
+                if kept is not None:
+                    kept.close()
         return not any(thread.is_alive() for thread in self._threads)
 
     def cancel(self) -> None:
@@ -90,6 +100,8 @@ class Firing:
         return seq if seq < self.plan.count and not self.cancelled.is_set() else None
 
     def _work(self) -> None:
+        if self.plan.mode.startswith("grpc"):
+            return self._work_grpc()
         session = self._keep_alive or (upstream.session(1) if self.plan.mode == "pool" else None)
         try:
             while (seq := self._next()) is not None:
@@ -114,3 +126,31 @@ class Firing:
         finally:
             if session is not None and session is not self._keep_alive:
                 session.close()
+
+    def _work_grpc(self) -> None:
+        while (seq := self._next()) is not None:
+            if self.plan.rate:
+                wait = self._started + seq / self.plan.rate - time.monotonic()
+                if wait > 0 and self.cancelled.wait(wait):
+                    return
+            channel = self._channel or greeting.Greeter(self.grpc_target)
+            with self.slots:
+                started_at = time.time()
+                answer = channel.say_hello("k8s-combat", timeout=self.timeout)
+            with self._lock:
+                reused, self._channel_used = self._channel_used and channel is self._channel, True
+            if channel is not self._channel:
+                channel.close()
+            state = self.pod_state(answer.pod) if answer.pod else ""
+            self.on_call(
+                CallRecord.from_grpc(
+                    answer,
+                    run=self.run_id,
+                    seq=seq,
+                    mode=self.plan.mode,
+                    started_at=started_at,
+                    channel=channel.id,
+                    reused=reused,
+                    endpoint_state=state,
+                )
+            )

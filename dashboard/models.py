@@ -45,6 +45,7 @@ class Call(models.Model):
     endpoint_state = models.CharField(
         max_length=16, blank=True, help_text="the pod's endpoint when it answered"
     )
+    channel = models.PositiveIntegerField(null=True, blank=True, help_text="the gRPC channel (gRPC modes)")
     error = models.TextField(blank=True)
 
     class Meta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from combat_app.greeting import GrpcAnswer
 from combat_app.upstream import Answer
 
 
@@ -22,6 +23,7 @@ class CallRecord:
     reused: bool
     endpoint_state: str
     error: str
+    channel: int | None = None  # the gRPC channel that carried it (gRPC modes only)
 
     @classmethod
     def from_answer(
@@ -41,6 +43,36 @@ class CallRecord:
             reused=answer.reused,
             endpoint_state=endpoint_state,
             error=answer.error[:500],
+        )
+
+    @classmethod
+    def from_grpc(
+        cls,
+        answer: GrpcAnswer,
+        *,
+        run: int,
+        seq: int,
+        mode: str,
+        started_at: float,
+        channel: int,
+        reused: bool,
+        endpoint_state: str,
+    ) -> CallRecord:
+        return cls(
+            run=run,
+            seq=seq,
+            mode=mode,
+            started_at=started_at,
+            latency_ms=answer.latency_ms,
+            outcome=answer.outcome,
+            pod=answer.pod,
+            pod_ip="",
+            node="",
+            local_port=None,
+            reused=reused,
+            endpoint_state=endpoint_state,
+            error=answer.error[:500],
+            channel=channel,
         )
 
     def as_dict(self) -> dict:

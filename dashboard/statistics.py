@@ -92,10 +92,12 @@ def run_statistics(calls: Sequence, expected_pods: Sequence[str]) -> dict:
     expected = sorted(expected_pods)
     counts = [per_pod.get(pod, 0) for pod in expected]
     statistic, p_value = chi_square_uniform(counts) if len(expected) >= 2 else (0.0, 1.0)
-    connections: dict[int, set[str]] = {}
+    connections: dict[object, set[str]] = {}
     for call in answered:
-        if call.local_port is not None:
-            connections.setdefault(call.local_port, set()).add(call.pod)
+        # A TCP connection by its local port; a gRPC channel (one HTTP/2 connection) by its id.
+        key = call.local_port if call.local_port is not None else ("channel", getattr(call, "channel", None))
+        if key != ("channel", None):
+            connections.setdefault(key, set()).add(call.pod)
     latencies = sorted(call.latency_ms for call in answered)
     errors: dict[str, int] = {}
     for call in ordered:

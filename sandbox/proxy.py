@@ -197,9 +197,12 @@ class _ClientSide(_Pipe):
             upstream.transport.close()
             return
         self.peer, upstream.peer = upstream, self
-        for chunk in self.pending:
-            upstream.transport.write(chunk)
-        self.pending.clear()
-        if self.eof and upstream.transport.can_write_eof():
-            upstream.transport.write_eof()
+        # Either side may have spoken before the two were joined: the client's request, or a
+        # server that talks first (an HTTP/2 server sends its SETTINGS as soon as it accepts).
+        for side, other in ((self, upstream), (upstream, self)):
+            for chunk in side.pending:
+                other.transport.write(chunk)
+            side.pending.clear()
+            if side.eof and other.transport.can_write_eof():
+                other.transport.write_eof()
         self.transport.resume_reading()

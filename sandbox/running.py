@@ -118,6 +118,9 @@ class Sandbox:
         self.service_proxy = ServiceProxy(
             options.cluster_ip, 8081, mode=options.balancing, name="the Service's ClusterIP (--cluster-ip)"
         )
+        self.grpc_proxy = ServiceProxy(
+            options.cluster_ip, 50051, mode=options.balancing, name="the Service's gRPC port (--cluster-ip)"
+        )
         self.forward = ServiceProxy(
             "127.0.0.1", options.dashboard_port, name="the dashboard (--dashboard-port)"
         )
@@ -145,6 +148,7 @@ class Sandbox:
             DJANGO_SECRET_KEY_FILE=str(secret_key(self.state_dir)),
             DATABASE_PATH=str(self.state_dir / "db.sqlite3"),
             COMBAT_SERVICE_URL=self.service_url,
+            COMBAT_GRPC_PORT=str(pod.host_port(50051)),
             PYTHONUNBUFFERED="1",
         )
         if pod.template["spec"].get("automountServiceAccountToken"):
@@ -164,6 +168,7 @@ class Sandbox:
         api_socket = _bind("127.0.0.1", options.api_port, "--api-port")
         try:
             await self.service_proxy.check_address()
+            await self.grpc_proxy.check_address()
             await self.forward.check_address()
         except AddressInUse as exc:
             api_socket.close()
@@ -194,8 +199,13 @@ class Sandbox:
         for service in manifests.of_kind(documents, "Service"):
             if options.session_affinity:
                 service["spec"]["sessionAffinity"] = "ClientIP"
-                self.service_proxy.affinity_seconds = 10800
-            self.cluster.add_service(service, cluster_ip=options.cluster_ip, proxies=[self.service_proxy])
+                self.service_proxy.affinity_seconds = self.grpc_proxy.affinity_seconds = 10800
+            proxies = {8081: self.service_proxy, 50051: self.grpc_proxy}
+            self.cluster.add_service(
+                service,
+                cluster_ip=options.cluster_ip,
+                proxies=[proxies[p["port"]] for p in service["spec"]["ports"]],
+            )
         self.cluster.add_forward(self.forward, {"app": CONSUMER})
         self.cluster.reconcile()
 
@@ -241,6 +251,7 @@ class Sandbox:
     async def stop(self) -> None:
         await self.cluster.stop()
         await self.service_proxy.close()
+        await self.grpc_proxy.close()
         await self.forward.close()
         if self._server is not None:
             self._server.should_exit = True

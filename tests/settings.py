@@ -8,5 +8,6 @@ os.environ.setdefault("DATABASE_PATH", os.path.join(tempfile.gettempdir(), "k8s-
 os.environ.setdefault("POD_NAME", "k8s-combat-test-pod")
 os.environ.setdefault("POD_IP", "127.0.0.1")
 os.environ.setdefault("NODE_NAME", "test-node")
+os.environ.setdefault("COMBAT_GRPC_PORT", "0")
 
 from combat_app.settings import *  # noqa: F403

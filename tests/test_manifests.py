@@ -58,10 +58,14 @@ def test_the_seed_names_labels_ports_and_replicas(base):
     assert provider["spec"]["template"]["metadata"]["labels"]["app"] == "k8s-combat-service"
     assert service["spec"]["type"] == "ClusterIP"
     assert service["spec"]["selector"] == {"app": "k8s-combat-service"}
-    assert service["spec"]["ports"] == [{"name": "app", "port": 8081, "targetPort": 8081, "protocol": "TCP"}]
+    assert service["spec"]["ports"] == [
+        {"name": "app", "port": 8081, "targetPort": 8081, "protocol": "TCP"},
+        {"name": "grpc", "port": 50051, "targetPort": 50051, "protocol": "TCP", "appProtocol": "grpc"},
+    ]
     for deployment in (consumer, provider):
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert {"name": "http", "containerPort": 8081, "protocol": "TCP"} in container["ports"]
+        assert {"name": "grpc", "containerPort": 50051, "protocol": "TCP"} in container["ports"]
 
 
 def env_of(deployment: dict) -> dict[str, object]:

@@ -211,3 +211,13 @@ def test_a_2000_call_burst_makes_no_long_task_and_the_counters_match_the_server(
     run = last_run(sandbox)
     assert counts(page) == {pod: value["count"] for pod, value in run["statistics"]["pods"].items()}
     screenshot(page, "11-burst-2000")
+
+
+def test_a_grpc_run_lands_on_one_pod_and_the_verdict_explains_why(page):
+    choose(page, "grpc", 40, 2)
+    page.click("#fire-burst")
+    expect(page.locator("#verdict")).to_contain_text(
+        "one gRPC channel = one HTTP/2 connection = one pod", timeout=30000
+    )
+    assert sorted(counts(page).values()) == [0, 40]
+    screenshot(page, "12-grpc")

@@ -147,7 +147,7 @@ export function createFlow(svg, t) {
       return;
     }
     const dot = spare.pop();
-    dot.setAttribute("fill", connectionColour(call.local_port));
+    dot.setAttribute("fill", connectionColour(call.local_port ?? call.channel));
     dot.setAttribute("class", call.outcome === "ok" ? "dot" : "dot failed");
     dot.setAttribute("cx", 220);
     dot.setAttribute("cy", layout.height / 2);

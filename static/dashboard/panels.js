@@ -105,7 +105,8 @@ export function createPanels(root, t) {
           node("td", {}, time(call.started_at)),
           node("td", {}, `${call.run}/${call.seq}`),
           node("td", {}, call.pod || "—"),
-          node("td", {}, call.local_port ? `:${call.local_port}${call.reused ? " ↺" : " ✚"}` : "—"),
+          node("td", {}, call.local_port ? `:${call.local_port}${call.reused ? " ↺" : " ✚"}`
+            : call.channel ? `gRPC #${call.channel}${call.reused ? " ↺" : " ✚"}` : "—"),
           node("td", { class: "number" }, call.latency_ms.toFixed(1)),
           node("td", {}, call.outcome),
         );

@@ -3,6 +3,7 @@
 /* global gettext_noop */
 export const WORDS = [
   gettext_noop("new-connection"), gettext_noop("keep-alive"), gettext_noop("pool"),
+  gettext_noop("grpc"), gettext_noop("grpc-per-call"),
   gettext_noop("ready"), gettext_noop("not ready"), gettext_noop("terminating"),
   gettext_noop("added"), gettext_noop("removed"), gettext_noop("changed"),
   gettext_noop("Connecting to the dashboard…"), gettext_noop("Connected"),

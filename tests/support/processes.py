@@ -41,6 +41,7 @@ def app_environment(**overrides: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="combat_app.settings",
         DJANGO_SECRET_KEY="test-only-key-" + "y" * 40,
         SHUTDOWN_DRAIN_SECONDS="0",
+        COMBAT_GRPC_PORT="0",  # several test servers share 127.0.0.1: gRPC only where a test asks
         PYTHONUNBUFFERED="1",
     )
     env.update(overrides)
