@@ -5,6 +5,7 @@ export function verdict(run, t) {
   if (!s || s.calls === undefined) return "";
   const fmt = (translated, values) => t.interpolate(translated, values, true);
   if (!s.ok) return fmt(t.gettext("%(calls)s calls, none answered: %(errors)s"), { calls: s.calls, errors: Object.keys(s.errors).join(", ") });
+  if (s.calls === 1) return fmt(t.gettext("1 call, answered by %(pod)s"), { pod: Object.keys(s.pods)[0] });
   const p = s.p_value < 0.0001 ? s.p_value.toExponential(1) : s.p_value.toFixed(s.p_value < 0.01 ? 4 : 2);
   if (run.mode === "grpc" && s.ok > 1 && s.connections === 1 && s.pods_reached === 1) {
     return fmt(t.gettext("%(calls)s gRPC calls, 1 pod: one gRPC channel = one HTTP/2 connection = one pod; balancing gRPC per request needs a client-side balancer or a mesh"), { calls: s.ok });
