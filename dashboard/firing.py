@@ -99,16 +99,22 @@ class Firing:
             seq = next(self._sequence)
         return seq if seq < self.plan.count and not self.cancelled.is_set() else None
 
+    def _wait_turn(self, seq: int) -> bool:
+        """With a rate limit, wait for call ``seq``'s slot; False when the run is cancelled meanwhile."""
+        if self.plan.rate:
+            wait = self._started + seq / self.plan.rate - time.monotonic()
+            if wait > 0 and self.cancelled.wait(wait):
+                return False
+        return True
+
     def _work(self) -> None:
         if self.plan.mode.startswith("grpc"):
             return self._work_grpc()
         session = self._keep_alive or (upstream.session(1) if self.plan.mode == "pool" else None)
         try:
             while (seq := self._next()) is not None:
-                if self.plan.rate:
-                    wait = self._started + seq / self.plan.rate - time.monotonic()
-                    if wait > 0 and self.cancelled.wait(wait):
-                        return
+                if not self._wait_turn(seq):
+                    return
                 with self.slots:
                     started_at = time.time()
                     answer = upstream.get(self.url, timeout=self.timeout, session=session)
@@ -129,10 +135,8 @@ class Firing:
 
     def _work_grpc(self) -> None:
         while (seq := self._next()) is not None:
-            if self.plan.rate:
-                wait = self._started + seq / self.plan.rate - time.monotonic()
-                if wait > 0 and self.cancelled.wait(wait):
-                    return
+            if not self._wait_turn(seq):
+                return
             channel = self._channel or greeting.Greeter(self.grpc_target)
             with self.slots:
                 started_at = time.time()
