@@ -72,7 +72,6 @@ class Cluster:
         self.deployments: dict[str, DeploymentState] = {}
         self.services: dict[str, ServiceState] = {}
         self.forwards: list[tuple[ServiceProxy, Callable[[dict], bool]]] = []
-        self.terminating: dict[str, PodRunner] = {}
         self._terminations: set[asyncio.Future] = set()
         self._dirty = False
         self._sync_task: asyncio.Future | None = None
@@ -272,11 +271,9 @@ class Cluster:
         task.add_done_callback(self._terminations.discard)
 
     async def _terminate(self, runner: PodRunner, grace: float) -> None:
-        self.terminating[runner.pod.name] = runner
         try:
             await runner.terminate(grace)
         finally:
-            self.terminating.pop(runner.pod.name, None)
             for deployment in self.deployments.values():
                 deployment.pods.pop(runner.pod.name, None)
             self.addresses.give_back(runner.pod.ip, runner.pod.port)

@@ -73,7 +73,6 @@ class PodRunner:
         self.log_path = log_path
         self.changed = changed
         self.process: asyncio.subprocess.Process | None = None
-        self.pids: list[int] = []  # every process this runner started, for leak checks
         self.failing_readiness = False  # a fault switch: the probe fails as if the app said 503
         self._probe_now = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -106,7 +105,6 @@ class PodRunner:
         backoff = BACKOFF_START_SECONDS
         while not self._stopping.is_set():
             self.process = await self._spawn()
-            self.pids.append(self.process.pid)
             started = time.monotonic()
             self.pod.running = True
             self.pod.waiting_reason = None
