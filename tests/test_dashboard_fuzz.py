@@ -67,7 +67,7 @@ def test_every_run_body_becomes_a_plan_or_a_typed_error(body):
     body = {k: v for k, v in body.items() if k != "type"}
     try:
         plan = plan_from(body)
-        assert 1 <= plan.count <= 10_000 and 1 <= plan.concurrency <= 64
+        assert plan.count in range(1, 10_001) and plan.concurrency in range(1, 65)
     except BadCommand as error:
         assert error.code in {"invalid-field", "out-of-range", "unknown-field", "missing-field"}
 
