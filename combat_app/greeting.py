@@ -99,11 +99,18 @@ def serve(host: str, port: int, *, pod_name: str) -> grpc.Server:
 
 @dataclass(frozen=True)
 class GrpcAnswer:
+    """Shaped like ``upstream.Answer``, so a call is recorded the same way whatever carried it."""
+
     outcome: str  # ok, or grpc-<STATUS> (grpc-UNAVAILABLE, grpc-DEADLINE_EXCEEDED, ...)
     message: str
     pod: str
     latency_ms: float
     error: str
+    channel: int | None = None  # which channel (one HTTP/2 connection) carried the call
+    reused: bool = False  # True when that channel had carried an earlier call
+    pod_ip: str = ""  # the reply names the pod, not its address
+    node: str = ""
+    local_port: int | None = None
 
 
 def pod_of(message: str) -> str:
@@ -129,16 +136,27 @@ class Greeter:
         )
         with Greeter._lock:
             self.id = next(Greeter._ids)  # which channel carried a call: the page tints by it
+        self._calls = 0
 
     def say_hello(self, name: str, *, timeout: float) -> GrpcAnswer:
         """Never raises and never outlasts ``timeout``: failures come back as their status."""
+        with Greeter._lock:
+            reused, self._calls = self._calls > 0, self._calls + 1
         started = time.perf_counter()
         try:
             message = self._call(name, timeout=timeout, wait_for_ready=False)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
-            return GrpcAnswer(f"grpc-{code.name}", "", "", _since(started), str(exc.details() or code.name))
-        return GrpcAnswer("ok", message, pod_of(message), _since(started), "")
+            return GrpcAnswer(
+                f"grpc-{code.name}",
+                "",
+                "",
+                _since(started),
+                str(exc.details() or code.name),
+                channel=self.id,
+                reused=reused,
+            )
+        return GrpcAnswer("ok", message, pod_of(message), _since(started), "", channel=self.id, reused=reused)
 
     def close(self) -> None:
         self.channel.close()

@@ -34,6 +34,7 @@ class Answer:
     body: str
     local_port: int | None = None  # the client side of the TCP connection the call used
     reused: bool = False  # True when that connection had carried an earlier call
+    channel: int | None = None  # gRPC only (see greeting.GrpcAnswer); HTTP calls have none
 
     @property
     def ok(self) -> bool:

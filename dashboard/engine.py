@@ -92,6 +92,7 @@ class Engine:
         self._last_flush = 0.0
         self._tasks: set[asyncio.Task] = set()
         self._sending = asyncio.Lock()
+        self._chaos_cluster: kube.Cluster | None = None
 
     # --- life ---------------------------------------------------------------------------------
 
@@ -193,17 +194,14 @@ class Engine:
             )
         )
 
-    def endpoint_state(self, ip: str) -> str:
-        """Called from worker threads: the dict is replaced, never mutated, so reading is safe."""
-        found = self.endpoints.get(ip)
+    def endpoint_state(self, ip: str, pod: str) -> str:
+        """The answering pod's endpoint state now, by IP (HTTP) or by name (a gRPC reply names only
+        the pod). Called from worker threads: the dict is replaced, never mutated, so reading is safe."""
+        if ip:
+            found = self.endpoints.get(ip)
+        else:
+            found = next((e for e in self.endpoints.values() if e.pod == pod), None)
         return found.state if found else "absent"
-
-    def pod_state(self, pod: str) -> str:
-        """The same, by pod name: a gRPC reply names its pod but not its IP."""
-        for endpoint in self.endpoints.values():
-            if endpoint.pod == pod:
-                return endpoint.state
-        return "absent"
 
     # --- calls --------------------------------------------------------------------------------
 
@@ -257,7 +255,6 @@ class Engine:
             endpoint_state=self.endpoint_state,
             slots=self.slots,
             grpc_target=f"{urlsplit(settings.COMBAT_SERVICE_URL).hostname}:{settings.COMBAT_SERVICE_GRPC_PORT}",
-            pod_state=self.pod_state,
         )
         self.active[run.id] = active
         await self.broadcast({"type": "run.started", "run": row})
@@ -306,7 +303,9 @@ class Engine:
     def _chaos(self) -> kube.Cluster:
         if not settings.DASHBOARD_CHAOS:
             raise Refused("chaos-disabled", "scaling and deleting pods is off (DASHBOARD_CHAOS=false)")
-        return kube.connect(settings.DASHBOARD_NAMESPACE)
+        if self._chaos_cluster is None:  # one API client, not a kubeconfig read per button press
+            self._chaos_cluster = kube.connect(settings.DASHBOARD_NAMESPACE)
+        return self._chaos_cluster
 
     async def scale(self, replicas: int) -> None:
         cluster = await asyncio.to_thread(self._chaos)

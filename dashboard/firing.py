@@ -51,10 +51,9 @@ class Firing:
         url: str,
         timeout: float,
         on_call: Callable[[CallRecord], None],
-        endpoint_state: Callable[[str], str],
+        endpoint_state: Callable[[str, str], str],
         slots: threading.Semaphore,
         grpc_target: str = "",
-        pod_state: Callable[[str], str] = lambda pod: "",
     ) -> None:
         self.plan = plan
         self.run_id = run_id
@@ -70,9 +69,7 @@ class Firing:
         self._started = 0.0
         self._keep_alive = upstream.session(1) if plan.mode == "keep-alive" else None
         self.grpc_target = grpc_target
-        self.pod_state = pod_state
         self._channel = greeting.Greeter(grpc_target) if plan.mode == "grpc" else None
-        self._channel_used = False
 
     def start(self) -> None:
         self._started = time.monotonic()
@@ -108,8 +105,6 @@ class Firing:
         return True
 
     def _work(self) -> None:
-        if self.plan.mode.startswith("grpc"):
-            return self._work_grpc()
         session = self._keep_alive or (upstream.session(1) if self.plan.mode == "pool" else None)
         try:
             while (seq := self._next()) is not None:
@@ -117,8 +112,8 @@ class Firing:
                     return
                 with self.slots:
                     started_at = time.time()
-                    answer = upstream.get(self.url, timeout=self.timeout, session=session)
-                state = self.endpoint_state(answer.pod_ip) if answer.pod_ip else ""
+                    answer = self._call(session)
+                state = self.endpoint_state(answer.pod_ip, answer.pod) if answer.pod else ""
                 self.on_call(
                     CallRecord.from_answer(
                         answer,
@@ -133,28 +128,14 @@ class Firing:
             if session is not None and session is not self._keep_alive:
                 session.close()
 
-    def _work_grpc(self) -> None:
-        while (seq := self._next()) is not None:
-            if not self._wait_turn(seq):
-                return
-            channel = self._channel or greeting.Greeter(self.grpc_target)
-            with self.slots:
-                started_at = time.time()
-                answer = channel.say_hello("k8s-combat", timeout=self.timeout)
-            with self._lock:
-                reused, self._channel_used = self._channel_used and channel is self._channel, True
-            if channel is not self._channel:
+    def _call(self, session) -> upstream.Answer | greeting.GrpcAnswer:
+        """One call, carried the way the mode says; it never raises and never outlasts the timeout."""
+        if self._channel is not None:
+            return self._channel.say_hello("k8s-combat", timeout=self.timeout)
+        if self.plan.mode == "grpc-per-call":
+            channel = greeting.Greeter(self.grpc_target)
+            try:
+                return channel.say_hello("k8s-combat", timeout=self.timeout)
+            finally:
                 channel.close()
-            state = self.pod_state(answer.pod) if answer.pod else ""
-            self.on_call(
-                CallRecord.from_grpc(
-                    answer,
-                    run=self.run_id,
-                    seq=seq,
-                    mode=self.plan.mode,
-                    started_at=started_at,
-                    channel=channel.id,
-                    reused=reused,
-                    endpoint_state=state,
-                )
-            )
+        return upstream.get(self.url, timeout=self.timeout, session=session)

@@ -27,7 +27,14 @@ class CallRecord:
 
     @classmethod
     def from_answer(
-        cls, answer: Answer, *, run: int, seq: int, mode: str, started_at: float, endpoint_state: str
+        cls,
+        answer: Answer | GrpcAnswer,
+        *,
+        run: int,
+        seq: int,
+        mode: str,
+        started_at: float,
+        endpoint_state: str,
     ) -> CallRecord:
         return cls(
             run=run,
@@ -43,36 +50,7 @@ class CallRecord:
             reused=answer.reused,
             endpoint_state=endpoint_state,
             error=answer.error[:500],
-        )
-
-    @classmethod
-    def from_grpc(
-        cls,
-        answer: GrpcAnswer,
-        *,
-        run: int,
-        seq: int,
-        mode: str,
-        started_at: float,
-        channel: int,
-        reused: bool,
-        endpoint_state: str,
-    ) -> CallRecord:
-        return cls(
-            run=run,
-            seq=seq,
-            mode=mode,
-            started_at=started_at,
-            latency_ms=answer.latency_ms,
-            outcome=answer.outcome,
-            pod=answer.pod,
-            pod_ip="",
-            node="",
-            local_port=None,
-            reused=reused,
-            endpoint_state=endpoint_state,
-            error=answer.error[:500],
-            channel=channel,
+            channel=answer.channel,
         )
 
     def as_dict(self) -> dict:
