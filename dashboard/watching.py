@@ -104,7 +104,7 @@ class EndpointWatcher:
         self._stop.set()
         stream = self._stream
         if stream is not None:
-            stream.close()
+            stream.interrupt()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -167,12 +167,12 @@ class EndpointWatcher:
             timeout_seconds=timeout,
             silence_seconds=self.settings.silence_seconds,
         )
-        self._stream = stream
+        self._stream = stream  # from here on, stop() can interrupt it
         self.stats.watches += 1
         self.stats.started.append(time.monotonic())
         self.stats.connected = True
         try:
-            for event in stream:
+            for event in stream if not self._stop.is_set() else ():  # stop() may have come first
                 if self._stop.is_set():
                     break
                 version = self._apply(event) or version
