@@ -18,3 +18,13 @@ def app_server():
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory):
+    """One real kube-apiserver (+ etcd) for the whole session, stopped by its PIDs at the end."""
+    from tests.support.control_plane import start_control_plane
+
+    plane = start_control_plane(tmp_path_factory.mktemp("control-plane"))
+    yield plane
+    plane.stop()
