@@ -140,7 +140,7 @@ def test_the_base_role_reads_endpoints_and_nothing_else(base):
     allowed = {
         (group, resource, verb)
         for group, resource in (("discovery.k8s.io", "endpointslices"), ("", "endpoints"))
-        for verb in ("get", "list", "watch")
+        for verb in ("list", "watch")
     }
     assert granted <= allowed
     assert not any(rule.get("nonResourceURLs") for rule in roles[0]["rules"])
@@ -155,7 +155,7 @@ def test_the_chaos_overlay_adds_scale_and_pod_delete_only_and_turns_them_on(chao
             "apiGroups": ["apps"],
             "resources": ["deployments/scale"],
             "resourceNames": ["k8s-combat-service"],
-            "verbs": ["get", "patch"],
+            "verbs": ["patch"],
         },
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]},
     ]

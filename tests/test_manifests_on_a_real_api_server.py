@@ -1,0 +1,153 @@
+"""The deployment path on a real kube-apiserver: ``kubectl apply -k`` into a namespace that
+enforces the "restricted" Pod Security Standard, the objects as the server stores them, and the
+ServiceAccount's permissions, asked with ``kubectl auth can-i`` as that account."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.programs import require
+
+pytestmark = pytest.mark.slow
+
+RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")}
+
+# What the dashboard does with the API (dashboard/kube.py), and so all its Role may allow.
+BASE_ALLOWED = [
+    ("list", "endpointslices.discovery.k8s.io"),
+    ("watch", "endpointslices.discovery.k8s.io"),
+    ("list", "endpoints/k8s-combat-service"),  # DASHBOARD_LEGACY_ENDPOINTS, by name
+    ("watch", "endpoints/k8s-combat-service"),
+]
+CHAOS_ALLOWED = [
+    ("patch", "deployments.apps/k8s-combat-service", "--subresource=scale"),
+    ("delete", "pods"),
+]
+# Near misses: what a too-broad Role would also grant.
+DENIED = [
+    ("get", "endpointslices.discovery.k8s.io"),
+    ("create", "endpointslices.discovery.k8s.io"),
+    ("patch", "endpointslices.discovery.k8s.io"),
+    ("delete", "endpointslices.discovery.k8s.io"),
+    ("list", "endpoints"),
+    ("get", "endpoints/k8s-combat-service"),
+    ("list", "endpoints/kubernetes"),
+    ("get", "pods"),
+    ("list", "pods"),
+    ("create", "pods"),
+    ("create", "pods/exec"),
+    ("get", "secrets"),
+    ("list", "secrets"),
+    ("get", "deployments.apps"),
+    ("patch", "deployments.apps/k8s-combat-service"),
+    ("get", "deployments.apps/k8s-combat-service", "--subresource=scale"),
+    ("patch", "deployments.apps/k8s-combat", "--subresource=scale"),
+    ("update", "deployments.apps/k8s-combat-service", "--subresource=scale"),
+    ("create", "roles.rbac.authorization.k8s.io"),
+    ("list", "services"),
+    ("list", "endpointslices.discovery.k8s.io", "--all-namespaces"),
+]
+
+
+def _apply(control_plane, target: str) -> tuple[str, str]:
+    """Apply ``target`` into a fresh restricted namespace; (namespace, what kubectl warned)."""
+    require("kubectl", "the manifests are applied with kubectl apply -k")
+    namespace = control_plane.namespace("manifests", **RESTRICTED)
+    control_plane.kubectl(
+        "-n", namespace, "create", "secret", "generic", "k8s-combat", "--from-literal=secret-key=x"
+    )
+    applied = control_plane.kubectl("-n", namespace, "apply", "-k", target)
+    return namespace, applied.stderr
+
+
+def _stored(control_plane, namespace: str, kind: str, name: str) -> dict:
+    return json.loads(control_plane.kubectl("-n", namespace, "get", kind, name, "-o", "json").stdout)
+
+
+def _can(control_plane, kubeconfig, namespace: str, verb: str, resource: str, *flags: str) -> bool:
+    answer = control_plane.kubectl(
+        "-n", namespace, "auth", "can-i", verb, resource, *flags, kubeconfig=kubeconfig, check=False
+    )
+    assert answer.stdout.strip() in ("yes", "no"), answer.stderr
+    return answer.stdout.strip() == "yes"
+
+
+@pytest.mark.parametrize("target", ["manifests/base", "manifests/overlays/chaos"])
+def test_the_manifests_are_accepted_under_restricted_pod_security_without_a_warning(control_plane, target):
+    namespace, warnings = _apply(control_plane, target)
+    assert "warning" not in warnings.lower(), warnings
+
+    # The objects as the server stored them, after its defaulting, are what the README says.
+    service = _stored(control_plane, namespace, "service", "k8s-combat-service")["spec"]
+    assert service["type"] == "ClusterIP"
+    assert service["sessionAffinity"] == "None"
+    assert {p["name"]: (p["port"], p["targetPort"]) for p in service["ports"]} == {
+        "app": (8081, 8081),  # the seed's port name; the EndpointSlice ports carry it
+        "grpc": (50051, 50051),
+    }
+    limits = {}
+    for name in ("k8s-combat", "k8s-combat-service"):
+        deployment = _stored(control_plane, namespace, "deployment", name)["spec"]
+        assert deployment["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        pod = deployment["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert (
+            isinstance(pod["securityContext"]["runAsUser"], int) and pod["securityContext"]["runAsUser"] > 0
+        )
+        (container,) = pod["containers"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["imagePullPolicy"] == "IfNotPresent"  # defaulted: the tag is not :latest
+        limits[name] = container["resources"]["limits"]["memory"]
+        # No controller runs here, so make the pod its ReplicaSet would: admission enforces
+        # "restricted" on pods (on Deployments it only warns).
+        created = control_plane.kubectl(
+            "-n",
+            namespace,
+            "create",
+            "--dry-run=server",
+            "-f",
+            "-",
+            stdin=json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": f"{name}-admitted", "labels": deployment["selector"]["matchLabels"]},
+                    "spec": pod,
+                }
+            ),
+        )
+        assert "warning" not in created.stderr.lower(), created.stderr
+    assert limits == {"k8s-combat": "128Mi", "k8s-combat-service": "100Mi"}
+
+
+def test_a_pod_that_breaks_restricted_is_refused_in_that_namespace(control_plane):
+    """The check above could pass because nothing is enforced: show that the namespace enforces."""
+    namespace = control_plane.namespace("manifests", **RESTRICTED)
+    refused = control_plane.kubectl(
+        "-n",
+        namespace,
+        "run",
+        "root-pod",
+        "--image=k8s-combat:dev",
+        "--dry-run=server",
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert 'violates PodSecurity "restricted' in refused.stderr
+
+
+def test_the_base_service_account_may_do_exactly_what_the_dashboard_does(control_plane):
+    namespace, _ = _apply(control_plane, "manifests/base")
+    account = control_plane.token_kubeconfig(namespace, "k8s-combat")
+    answers = {q: _can(control_plane, account, namespace, *q) for q in BASE_ALLOWED + CHAOS_ALLOWED + DENIED}
+    assert {q for q, yes in answers.items() if yes} == set(BASE_ALLOWED)
+
+
+def test_the_chaos_overlay_adds_only_the_scale_and_delete_pod_buttons_permissions(control_plane):
+    namespace, _ = _apply(control_plane, "manifests/overlays/chaos")
+    account = control_plane.token_kubeconfig(namespace, "k8s-combat")
+    answers = {q: _can(control_plane, account, namespace, *q) for q in BASE_ALLOWED + CHAOS_ALLOWED + DENIED}
+    assert {q for q, yes in answers.items() if yes} == set(BASE_ALLOWED + CHAOS_ALLOWED)
