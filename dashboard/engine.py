@@ -145,7 +145,7 @@ class Engine:
                 "url": settings.COMBAT_SERVICE_URL,
                 "namespace": settings.DASHBOARD_NAMESPACE,
             },
-            "endpoints": [e.as_dict() for e in sorted(self.endpoints.values(), key=lambda e: e.pod or e.ip)],
+            "endpoints": [e.as_dict() for e in slices.in_order(self.endpoints)],
             "capabilities": {
                 "modes": list(MODES),
                 "chaos": settings.DASHBOARD_CHAOS,
@@ -166,10 +166,19 @@ class Engine:
     def _endpoints_changed(self, endpoints: slices.EndpointSet, at: float) -> None:
         change = slices.diff(self.endpoints, endpoints)
         self.endpoints = endpoints
-        self.metrics.ready_endpoints = len(slices.ready_pods(endpoints))
+        self.metrics.ready_endpoints = len(slices.ready_pods(endpoints))  # pods, not addresses
         self.metrics.watch_restarts = self.watcher.stats.restarts
         events = [
-            {"at": at, "kind": kind, "ip": e.ip, "pod": e.pod, "node": e.node, "state": e.state}
+            {
+                "at": at,
+                "kind": kind,
+                "key": e.key,
+                "name": e.name,
+                "ip": e.ip,
+                "pod": e.pod,
+                "node": e.node,
+                "state": e.state,
+            }
             for kind, group in (
                 ("added", change.added),
                 ("removed", change.removed),
@@ -178,29 +187,27 @@ class Engine:
             for e in group
         ]
         self.timeline.extend(events)
+        stored = [{k: e[k] for k in ("at", "kind", "ip", "pod", "node", "state")} for e in events]
         self.writer.after_pending(
-            lambda: EndpointEvent.objects.bulk_create(EndpointEvent(**e) for e in events)
+            lambda: EndpointEvent.objects.bulk_create(EndpointEvent(**e) for e in stored)
         )
         self._spawn(
             self.broadcast(
                 {
                     "type": "endpoints.changed",
                     "at": at,
-                    "endpoints": [
-                        e.as_dict() for e in sorted(endpoints.values(), key=lambda e: e.pod or e.ip)
-                    ],
+                    "endpoints": [e.as_dict() for e in slices.in_order(endpoints)],
                     "events": events,
                 }
             )
         )
 
     def endpoint_state(self, ip: str, pod: str) -> str:
-        """The answering pod's endpoint state now, by IP (HTTP) or by name (a gRPC reply names only
-        the pod). Called from worker threads: the dict is replaced, never mutated, so reading is safe."""
-        if ip:
-            found = self.endpoints.get(ip)
-        else:
-            found = next((e for e in self.endpoints.values() if e.pod == pod), None)
+        """The answering pod's endpoint state now: by its name, else by its IP among the endpoints'
+        IPv4/IPv6 addresses (never an FQDN name); a gRPC reply names only the pod. Called from
+        worker threads: the dict is replaced, never mutated, so reading is safe."""
+        endpoints = self.endpoints
+        found = slices.by_pod(endpoints, pod) or (slices.by_ip(endpoints, ip) if ip else None)
         return found.state if found else "absent"
 
     # --- calls --------------------------------------------------------------------------------

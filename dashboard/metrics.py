@@ -48,7 +48,7 @@ class Metrics:
             f'k8s_combat_call_latency_seconds_bucket{{le="+Inf"}} {self.latency_count}',
             f"k8s_combat_call_latency_seconds_sum {self.latency_sum_ms / 1000:.6f}",
             f"k8s_combat_call_latency_seconds_count {self.latency_count}",
-            "# HELP k8s_combat_ready_endpoints Ready endpoints of the Service.",
+            "# HELP k8s_combat_ready_endpoints Ready endpoints of the Service: pods, not addresses.",
             "# TYPE k8s_combat_ready_endpoints gauge",
             f"k8s_combat_ready_endpoints {self.ready_endpoints}",
             "# HELP k8s_combat_watch_restarts_total Times the endpoint watch was started again.",

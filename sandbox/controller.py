@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sandbox import objects, resources
+from sandbox import backends, objects, resources
 from sandbox.addresses import AddressPool
 from sandbox.kubelet import PodRunner
 from sandbox.objects import PodState
@@ -174,6 +174,11 @@ class Cluster:
             current = self.store.get(resources.DEPLOYMENTS, objects.NAMESPACE, deployment.name)
             rendered = objects.deployment_object(current, pods=[r.pod for r in deployment.pods.values()])
             self._write(resources.DEPLOYMENTS, rendered)
+        by_name = {pod.name: pod for pod in pods}
+
+        def host_port(pod: str, port: int) -> int:
+            return by_name[pod].host_port(port) if pod in by_name else port
+
         for service in self.services.values():
             selected = self._selected(service.obj["spec"].get("selector", {}), pods)
             self._write(
@@ -181,13 +186,17 @@ class Cluster:
                 objects.endpoint_slice_object(service.obj, name=service.slice_name, pods=selected),
             )
             self._write(resources.ENDPOINTS, objects.endpoints_object(service.obj, pods=selected))
+            # As kube-proxy does: from every EndpointSlice of the Service (hand-written ones too),
+            # not from the pods, for the ClusterIP's family.
+            name = service.obj["metadata"]["name"]
+            service_slices = self.store.list(resources.ENDPOINT_SLICES, backends.of_service(name))
+            family = (service.obj["spec"].get("ipFamilies") or ["IPv4"])[0]
             for proxy, port in zip(service.proxies, service.obj["spec"]["ports"], strict=True):
-                ready = [
-                    (pod.ip, pod.host_port(port["targetPort"]))
-                    for pod in selected
-                    if pod.ready and not pod.terminating
-                ]
-                await proxy.set_backends(ready)
+                await proxy.set_backends(
+                    backends.service_backends(
+                        service_slices, family=family, port_name=port.get("name", ""), host_port=host_port
+                    )
+                )
         for proxy, matches in self.forwards:
             ready = [
                 (pod.ip, pod.host_port(8081))

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 
 NAMESPACE = "default"
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # on every EndpointSlice of a Service
 # Kubernetes' rand.SafeEncodeString alphabet: no vowels, no look-alikes.
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -264,7 +265,7 @@ def endpoint_slice_object(service: dict, *, name: str, pods: list[PodState]) -> 
             "namespace": NAMESPACE,
             "generateName": f"{service_name}-",
             "labels": {
-                "kubernetes.io/service-name": service_name,
+                SERVICE_NAME_LABEL: service_name,
                 "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
                 **service["metadata"].get("labels", {}),
             },

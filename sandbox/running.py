@@ -21,6 +21,7 @@ from sandbox import manifests, objects
 from sandbox.addresses import AddressPool
 from sandbox.apiserver import ApiServer
 from sandbox.controller import Cluster
+from sandbox.hand_written import HandWrittenSlices
 from sandbox.objects import PodState
 from sandbox.proxy import AddressInUse, ServiceProxy
 from sandbox.store import Store
@@ -178,7 +179,7 @@ class Sandbox:
             self.store, self.cluster, server_address=api_address, bookmark_seconds=options.bookmark_seconds
         )
         config = uvicorn.Config(
-            self.api,
+            HandWrittenSlices(self.api, self.store, changed=self.cluster.schedule_sync),
             lifespan="off",
             log_level="warning",
             access_log=False,

@@ -102,31 +102,45 @@ def _service_row(service: dict) -> list:
     ]
 
 
-def _endpoints_list(addresses: list[str]) -> str:
-    if not addresses:
-        return "<none>"
-    shown = ",".join(addresses[:3])
-    return f"{shown} + {len(addresses) - 3} more..." if len(addresses) > 3 else shown
+def _list_with_more(shown: list[str], count: int, limit: int = 3, empty: str = "<unset>") -> str:
+    """The printers' listWithMoreString: the first ``limit`` items, then "+ N more..."."""
+    if count > limit:
+        return f"{','.join(shown[:limit])} + {count - limit} more..."
+    return ",".join(shown) or empty
+
+
+def _host_port(ip: str, port: object) -> str:
+    """Go's net.JoinHostPort: an IPv6 address in brackets."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def _endpoints_row(endpoints: dict) -> list:
-    addresses = [
-        f"{address['ip']}:{port['port']}"
-        for subset in endpoints.get("subsets") or []
-        for port in subset.get("ports", [])
-        for address in subset.get("addresses", [])
-    ]
-    return [endpoints["metadata"]["name"], _endpoints_list(addresses), age(endpoints)]
+    """The Endpoints printer: ready ``ip:port`` for every port (bare IPs for a subset without
+    ports); "<none>" without subsets, "" when none is ready."""
+    subsets = endpoints.get("subsets") or []
+    shown = []
+    for subset in subsets:
+        ips = [a.get("ip", "") for a in subset.get("addresses") or []]
+        ports = [p.get("port") for p in subset.get("ports") or []]
+        shown += [_host_port(ip, port) for port in ports for ip in ips] if ports else ips
+    listing = _list_with_more(shown, len(shown), empty="") if subsets else "<none>"
+    return [endpoints["metadata"]["name"], listing, age(endpoints)]
 
 
 def _slice_row(endpoint_slice: dict) -> list:
-    ports = ",".join(str(port["port"]) for port in endpoint_slice.get("ports") or []) or "<unset>"
-    addresses = [a for e in endpoint_slice.get("endpoints") or [] for a in e["addresses"]]
+    """The EndpointSlice printer: a nil port number shows the port's name, or "*" (all ports);
+    every address of every endpoint is listed (an FQDN slice's names as they are); an empty or
+    null list is "<unset>"."""
+    ports = [
+        str(port["port"]) if port.get("port") is not None else port.get("name") or "*"
+        for port in endpoint_slice.get("ports") or []
+    ]
+    addresses = [a for e in endpoint_slice.get("endpoints") or [] for a in e.get("addresses") or []]
     return [
         endpoint_slice["metadata"]["name"],
-        endpoint_slice["addressType"],
-        ports,
-        _endpoints_list(addresses),
+        endpoint_slice.get("addressType", ""),
+        _list_with_more(ports, len(ports)),
+        _list_with_more(addresses, len(addresses)),
         age(endpoint_slice),
     ]
 

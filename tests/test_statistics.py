@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.statistics import chi_square_p_value, chi_square_uniform
+from dashboard.records import CallRecord
+from dashboard.slices import from_slices, ready_pods
+from dashboard.statistics import chi_square_p_value, chi_square_uniform, run_statistics
 
 
 @pytest.mark.parametrize(
@@ -37,3 +39,26 @@ def test_everything_on_one_pod_is_not_random():
 def test_one_pod_or_no_calls_cannot_be_tested():
     assert chi_square_uniform([42]) == (0.0, 1.0)
     assert chi_square_uniform([0, 0]) == (0.0, 1.0)
+
+
+def test_a_dual_stack_service_of_2_pods_expects_2_pods_at_half_the_calls_each():
+    def slice_of(family: str, *addresses: str) -> dict:
+        endpoints = [
+            {"addresses": [address], "targetRef": {"kind": "Pod", "name": f"pod-{index}"}}
+            for index, address in enumerate(addresses)
+        ]
+        return {"addressType": family, "endpoints": endpoints}
+
+    expected = ready_pods(
+        from_slices([slice_of("IPv4", "10.1.0.5", "10.1.0.6"), slice_of("IPv6", "fd00::5", "fd00::6")])
+    )
+    calls = [
+        CallRecord(
+            1, seq, "new-connection", 0.0, 1.0, "ok", f"pod-{seq % 2}", "", "", seq, False, "ready", ""
+        )
+        for seq in range(10)
+    ]
+    statistics = run_statistics(calls, expected)
+    assert statistics["expected_pods"] == ["pod-0", "pod-1"]
+    assert statistics["expected_share"] == 0.5
+    assert statistics["p_value"] == 1.0, "5 and 5 over 2 pods is an even spread"

@@ -1,10 +1,11 @@
 // The flow, drawn in SVG: consumer -> Service -> one card per endpoint, and a dot per call.
-// Cards are keyed by IP and updated in place; dots move once per animation frame. Past
-// MAX_DOTS in flight, calls become per-pod pulses instead of dots, so the frame rate holds.
+// Cards are keyed by the endpoint's key (a pod is one card however many addresses it has) and
+// updated in place; dots move once per animation frame. Past MAX_DOTS in flight, calls become
+// per-pod pulses instead of dots, so the frame rate holds.
 
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 900;
-const CARD_HEIGHT = 74;
+const CARD_HEIGHT = 90;
 const DOT_MS = 700;
 export const MAX_DOTS = 60;
 
@@ -30,6 +31,25 @@ function text(parent, x, y, className, content = "") {
   return node;
 }
 
+// "10.1.0.5 · fd00::5": the addresses per family, IPv4 first; FQDN names marked as names.
+export function addressLine(endpoint, t) {
+  const addresses = endpoint.addresses || {};
+  const ips = [...(addresses.IPv4 || []), ...(addresses.IPv6 || [])];
+  const names = (addresses.FQDN || []).map((name) => t.interpolate(t.gettext("%(name)s (FQDN)"), { name }, true));
+  return [...ips, ...names].join(" · ");
+}
+
+// "app 8081 · grpc 50051 · node-a": the endpoint's ports by name, in name order (each number
+// once, whichever slices and families list it), then its node.
+export function portsLine(endpoint) {
+  const numbers = new Map();
+  for (const named of Object.values(endpoint.ports || {})) {
+    for (const [name, port] of Object.entries(named)) numbers.set(name, new Set([...(numbers.get(name) || []), port]));
+  }
+  const ports = [...numbers.keys()].sort().map((name) => `${name ? `${name} ` : ""}${[...numbers.get(name)].join("/")}`);
+  return [...ports, endpoint.node].filter(Boolean).join(" · ");
+}
+
 export function connectionColour(port) {
   if (port === null || port === undefined) return "hsl(0 0% 35%)";
   return `hsl(${(port * 47) % 360} 70% 38%)`;
@@ -49,7 +69,7 @@ export function createFlow(svg, t) {
   const serviceName = text(service, 350, 28, "title");
   const serviceDetail = text(service, 350, 50, "detail");
   const serviceError = text(service, 350, 70, "error-label");
-  const cards = new Map(); // ip -> {group, rect, name, address, node, state, count, link, y}
+  const cards = new Map(); // key -> {group, rect, name, address, ports, state, count, link, y}
   const dots = [];
   // The dots are made once and reused: creating and removing 60 circles a frame during a burst
   // would cost the main thread more than moving them.
@@ -58,7 +78,6 @@ export function createFlow(svg, t) {
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)");
   let layout = { height: 200, consumerY: 68, serviceY: 61 };
   let frame = null;
-  let servicePort = "8081";
 
   function place(endpoints) {
     const height = Math.max(200, endpoints.length * (CARD_HEIGHT + 12) + 20);
@@ -69,20 +88,21 @@ export function createFlow(svg, t) {
   }
 
   function card(endpoint) {
-    const group = el("g", { class: "pod", "data-ip": endpoint.ip }, nodes);
+    const group = el("g", { class: "pod", "data-key": endpoint.key }, nodes);
     const rect = el("rect", { x: 590, y: 0, width: 305, height: CARD_HEIGHT - 6, rx: 6 }, group);
     const marker = el("path", { class: "marker" }, group);
     const entry = {
       group, rect, marker,
       name: text(group, 618, 20, "title pod-name"),
-      address: text(group, 618, 38, "detail"),
-      state: text(group, 618, 56, "state"),
-      count: text(group, 885, 56, "count"),
+      address: text(group, 618, 38, "detail address"),
+      ports: text(group, 618, 55, "detail ports"),
+      state: text(group, 618, 74, "state"),
+      count: text(group, 885, 74, "count"),
       link: el("line", { x1: 550, x2: 590 }, links),
       y: 0,
     };
     entry.count.setAttribute("text-anchor", "end");
-    cards.set(endpoint.ip, entry);
+    cards.set(endpoint.key, entry);
     return entry;
   }
 
@@ -95,38 +115,39 @@ export function createFlow(svg, t) {
   };
 
   function update(state) {
-    const endpoints = state.endpoints.slice().sort((a, b) => (a.pod || a.ip).localeCompare(b.pod || b.ip));
+    const endpoints = state.endpoints.slice().sort((a, b) => a.name.localeCompare(b.name) || a.key.localeCompare(b.key));
     place(endpoints);
     put(consumerName, state.pod ? state.pod.name : "");
     if (state.service) {
-      servicePort = new URL(state.service.url).port || "80";
+      const url = new URL(state.service.url);
       put(serviceName, state.service.name);
-      put(serviceDetail, `${new URL(state.service.url).hostname}:${servicePort} · ClusterIP`);
+      put(serviceDetail, `${url.hostname}:${url.port || "80"} · ClusterIP`);
     }
     set(mainLink, "y1", layout.height / 2);
     set(mainLink, "y2", layout.height / 2);
     const present = new Set();
     endpoints.forEach((endpoint, index) => {
-      present.add(endpoint.ip);
-      const entry = cards.get(endpoint.ip) || card(endpoint);
+      present.add(endpoint.key);
+      const entry = cards.get(endpoint.key) || card(endpoint);
       entry.y = 10 + index * (CARD_HEIGHT + 12);
       // Only what changed is written: a burst redraws counters, not the whole picture.
       set(entry.group, "transform", `translate(0 ${entry.y})`);
       set(entry.group, "class", `pod ${endpoint.state}`);
       set(entry.marker, "d", MARKERS[endpoint.state] || MARKERS.ready);
-      put(entry.name, endpoint.pod || endpoint.ip);
-      put(entry.address, `${endpoint.ip}:${servicePort}${endpoint.node ? ` · ${endpoint.node}` : ""}`);
+      put(entry.name, endpoint.name);
+      put(entry.address, addressLine(endpoint, t));
+      put(entry.ports, portsLine(endpoint));
       put(entry.state, t.gettext({ ready: "ready", "not-ready": "not ready", terminating: "terminating" }[endpoint.state]));
       put(entry.count, String(state.counts[endpoint.pod] || 0));
       set(entry.link, "y1", layout.height / 2);
       set(entry.link, "y2", entry.y + (CARD_HEIGHT - 6) / 2);
       set(entry.link, "class", endpoint.state);
     });
-    for (const [ip, entry] of cards) {
-      if (!present.has(ip)) {
+    for (const [key, entry] of cards) {
+      if (!present.has(key)) {
         entry.group.remove();
         entry.link.remove();
-        cards.delete(ip);
+        cards.delete(key);
       }
     }
   }

@@ -121,7 +121,7 @@ export function createPanels(root, t) {
   function updateTimeline(state) {
     const events = state.timeline.slice(-30).reverse();
     const items = events.map((event) => node("li", { class: event.state },
-      `${time(event.at)} ${event.pod || event.ip} ${t.gettext(event.kind)} (${t.gettext(event.state.replace("-", " "))})`));
+      `${time(event.at)} ${event.name || event.pod || event.ip} ${t.gettext(event.kind)} (${t.gettext(event.state.replace("-", " "))})`));
     timeline.replaceChildren(...items);
   }
 

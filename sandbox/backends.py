@@ -1,0 +1,53 @@
+"""kube-proxy's reading of a Service's EndpointSlices: where a Service port's new connections go.
+
+Pure, and the dashboard's own reading (``dashboard.slices``) underneath, so the sandbox's proxy
+and the page can never disagree on what a slice says: one pod listed in several slices is one
+backend, conditions follow the API reference's nil rules, ``endpoints: null`` is none.
+kube-proxy programs a ClusterIP of one family with the endpoints of that family only, so an
+``IPv6`` slice never feeds an IPv4 ClusterIP and an ``FQDN`` slice feeds nothing; it dials an
+endpoint's first address, on the port of the slice named like the Service's port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from dashboard import slices
+from sandbox.objects import NAMESPACE, SERVICE_NAME_LABEL
+
+Backend = tuple[str, int]
+
+
+def of_service(name: str, namespace: str = NAMESPACE) -> Callable[[Mapping], bool]:
+    """Whether an EndpointSlice is one of the Service's: its ``kubernetes.io/service-name``."""
+
+    def accepts(obj: Mapping) -> bool:
+        metadata = obj.get("metadata") or {}
+        return metadata.get("namespace") == namespace and (
+            (metadata.get("labels") or {}).get(SERVICE_NAME_LABEL) == name
+        )
+
+    return accepts
+
+
+def service_backends(
+    endpoint_slices: Iterable[Mapping],
+    *,
+    family: str,
+    port_name: str,
+    host_port: Callable[[str, int], int] = lambda pod, port: port,
+) -> list[Backend]:
+    """The ready endpoints of ``family`` ("IPv4" or "IPv6") as ``(address, port)``, sorted, each
+    once. ``port_name`` is the Service port's name ("" when unnamed); an endpoint whose slices
+    have no port of that name is not a backend for it. ``host_port(pod, port)`` says where a
+    pod's port listens on this machine (the sandbox may shift it); ``pod`` is "" for an endpoint
+    without a Pod targetRef."""
+    if family not in slices.IP_FAMILIES:
+        return []
+    backends = set()
+    for endpoint in slices.from_slices(endpoint_slices).values():
+        addresses = endpoint.addresses.get(family)
+        port = endpoint.ports.get(family, {}).get(port_name)
+        if endpoint.ready and addresses and port is not None:
+            backends.add((addresses[0], host_port(endpoint.pod, port)))
+    return sorted(backends)
