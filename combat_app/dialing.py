@@ -43,7 +43,9 @@ def plan_from_query(query: Mapping[str, str], *, service_url: str) -> DialPlan:
     if port_text != str(service_port):
         raise BadDial(f"port: only the Service's port {service_port} may be dialled, got {port_text!r}")
     tries_text = query.get("tries", "1")
-    if not tries_text.isdigit() or not 1 <= int(tries_text) <= MAX_TRIES:
+    # ASCII digits, not too many: str.isdigit() takes "²" and int() refuses 5000 digits (500s).
+    digits = tries_text.isascii() and tries_text.isdigit() and len(tries_text) <= 6
+    if not digits or not 1 <= int(tries_text) <= MAX_TRIES:
         raise BadDial(f"tries: must be a whole number from 1 to {MAX_TRIES}, got {tries_text!r}")
     return DialPlan(url=f"{service_url}{REQUESTS[request]}", tries=int(tries_text))
 

@@ -1,6 +1,8 @@
 """The HTTP API for scripts (see docs/protocol.md): state, runs, their calls, metrics.
 
-Errors are JSON ``{"error": {"code", "message", "field"?}}`` with a 4xx status. ``POST
+Errors are JSON ``{"error": {"code", "message", "field"?}}`` with a 4xx status, whatever was
+wrong: the method (405), the query (400), a body where none is taken (400), the body's size
+(413), its JSON (400, the codes of ``dashboard.messages.decode``) or its fields (400). ``POST
 /api/runs`` needs the CSRF token (a browser) or ``Authorization: Bearer DASHBOARD_TOKEN``.
 """
 
@@ -9,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 from functools import wraps
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
-from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard import access, engine
-from dashboard.messages import MAX_FRAME_BYTES, BadCommand, plan_from
+from dashboard.messages import MAX_FRAME_BYTES, BadCommand, decode, plan_from
 from dashboard.models import Call, Run
 
+MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: a longer id names no run
 CALL_FIELDS = (
     "seq",
     "mode",
@@ -45,14 +47,69 @@ def error(status: int, code: str, message: str, field: str | None = None) -> Jso
     return JsonResponse({"error": body}, status=status)
 
 
+class Refused(Exception):
+    """Raised by a view or its guards; ``guarded`` answers it with ``error(...)``."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.field = status, code, field
+
+
+def body_of(request: HttpRequest, limit: int = MAX_FRAME_BYTES) -> bytes:
+    """The request's body, refused with 413 ``body-too-large`` past ``limit`` bytes."""
+    try:
+        body = request.body  # Django refuses past DATA_UPLOAD_MAX_MEMORY_SIZE before reading it
+    except RequestDataTooBig:
+        body = None
+    if body is None or len(body) > limit:
+        raise Refused(413, "body-too-large", f"a request body may hold at most {limit} bytes")
+    return body
+
+
+def allow(*methods: str):
+    """Only these methods; any other is a JSON 405 with ``Allow`` (Django's is an empty page).
+
+    The views are CSRF-exempt here because only ``POST /api/runs`` changes anything, and it
+    checks the CSRF token itself unless the bearer token is there.
+    """
+
+    def decorate(view):
+        @csrf_exempt
+        @wraps(view)
+        async def wrapper(request: HttpRequest, *args, **kwargs):
+            if request.method not in methods:
+                response = error(405, "method-not-allowed", f"{request.method} is not allowed here")
+                response["Allow"] = ", ".join(methods)
+                return response
+            return await view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def guarded(view):
-    """The token (when DASHBOARD_TOKEN is set) and a running engine, before anything else."""
+    """Before the view: the query parsed, the token (when DASHBOARD_TOKEN is set), no body on a GET.
+
+    Whatever the view or these raise as ``Refused`` or as Django's ``SuspiciousOperation``
+    (too many query fields, a body over DATA_UPLOAD_MAX_MEMORY_SIZE) becomes a JSON 4xx.
+    """
 
     @wraps(view)
     async def wrapper(request: HttpRequest, *args, **kwargs):
-        if not access.request_allowed(request):
-            return error(401, "token-required", "this dashboard requires its token (DASHBOARD_TOKEN)")
-        return await view(request, *args, **kwargs)
+        try:
+            request.GET  # noqa: B018 -- parsed here, so a bad query is refused here
+            if not access.request_allowed(request):
+                return error(401, "token-required", "this dashboard requires its token (DASHBOARD_TOKEN)")
+            if request.method == "GET" and body_of(request):
+                raise Refused(400, "unexpected-body", "a GET request takes no body")
+            return await view(request, *args, **kwargs)
+        except Refused as refused:
+            return error(refused.status, refused.code, str(refused), refused.field)
+        except RequestDataTooBig:
+            return error(413, "body-too-large", "the request body is too large")
+        except SuspiciousOperation as exc:
+            return error(400, "invalid-request", str(exc) or "the request is malformed")
 
     return wrapper
 
@@ -61,7 +118,7 @@ def _engine() -> engine.Engine:
     return engine.current()
 
 
-@require_GET
+@allow("GET")
 @ensure_csrf_cookie  # a script that GETs the state first can then POST with X-CSRFToken
 @guarded
 async def state(request: HttpRequest) -> JsonResponse:
@@ -74,8 +131,7 @@ def _runs(limit: int) -> list[dict]:
     return [engine.run_row(run) for run in Run.objects.all()[:limit]]
 
 
-@csrf_exempt  # checked below unless the bearer token is there: scripts have no CSRF cookie
-@require_http_methods(["GET", "POST"])
+@allow("GET", "POST")  # CSRF checked below unless the bearer token is there: scripts have no cookie
 @guarded
 async def runs(request: HttpRequest) -> JsonResponse:
     if request.method == "GET":
@@ -84,15 +140,11 @@ async def runs(request: HttpRequest) -> JsonResponse:
         rejection = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
         if rejection is not None:
             return error(403, "csrf", "POST needs the CSRF token (X-CSRFToken) or the bearer token")
-    if len(request.body) > MAX_FRAME_BYTES:
-        return error(413, "body-too-large", f"a run request may hold at most {MAX_FRAME_BYTES} bytes")
+    raw = body_of(request)  # 413 past MAX_FRAME_BYTES, so decode's size check never fires here
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return error(400, "invalid-json", "the body is not valid JSON")
-    if not isinstance(body, dict):
-        return error(400, "invalid-json", "the body must be a JSON object")
-    try:
+        body = decode(raw) if raw else {}
+        if not isinstance(body, dict):
+            raise BadCommand("invalid-json", "the body must be a JSON object")
         plan = plan_from(body, command="POST /api/runs")
     except BadCommand as exc:
         return error(400, exc.code, str(exc), exc.field)
@@ -104,9 +156,17 @@ def _run(run_id: int) -> dict | None:
     return engine.run_row(found) if found else None
 
 
-@require_GET
+def _known(run_id: int | None) -> int:
+    """A run id from the path: ``None`` (more digits than any id has) is 404 like any unknown id."""
+    if run_id is None or run_id > MAX_RUN_ID:
+        raise Refused(404, "not-found", "no run with that id")
+    return run_id
+
+
+@allow("GET")
 @guarded
-async def run(request: HttpRequest, run_id: int) -> JsonResponse:
+async def run(request: HttpRequest, run_id: int | None) -> JsonResponse:
+    run_id = _known(run_id)
     found = await asyncio.to_thread(_run, run_id)
     if found is None:
         return error(404, "not-found", f"no run {run_id}")
@@ -119,9 +179,10 @@ def _calls(run_id: int) -> list[tuple] | None:
     return list(Call.objects.filter(run_id=run_id).order_by("seq").values_list(*CALL_FIELDS))
 
 
-@require_GET
+@allow("GET")
 @guarded
-async def calls(request: HttpRequest, run_id: int, extension: str) -> HttpResponse:
+async def calls(request: HttpRequest, run_id: int | None, extension: str) -> HttpResponse:
+    run_id = _known(run_id)
     rows = await asyncio.to_thread(_calls, run_id)
     if rows is None:
         return error(404, "not-found", f"no run {run_id}")
@@ -138,7 +199,13 @@ async def calls(request: HttpRequest, run_id: int, extension: str) -> HttpRespon
     return response
 
 
-@require_GET
+@csrf_exempt
+async def not_found(request: HttpRequest, rest: str) -> JsonResponse:
+    """Any other path under /api/, with any method: a JSON 404 rather than Django's page."""
+    return error(404, "not-found", "no such API path (see docs/protocol.md)")
+
+
+@allow("GET")
 @guarded
 async def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(_engine().metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")

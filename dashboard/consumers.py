@@ -70,6 +70,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.send_message({"type": "error", "code": exc.code, "message": str(exc)})
         except kube.KubeError as exc:
             await self.send_message({"type": "error", "code": "kubernetes", "message": str(exc)})
+        except Exception:  # a bug in one command must not drop the socket: say so, and log it
+            logger.exception("the websocket command failed")
+            await self.send_message({"type": "error", "code": "internal", "message": "the command failed"})
 
     async def dispatch_command(self, command) -> None:
         if command.type == "run.start":

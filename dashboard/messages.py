@@ -7,10 +7,10 @@ message while the connection stays open.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
+from combat_app import boundedjson
 from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, RunPlan
 
 PROTOCOL_VERSION = 1
@@ -87,16 +87,29 @@ def plan_from(body: dict, *, command: str = "run.start") -> RunPlan:
     )
 
 
-def parse_command(text: str | bytes | None) -> Command:
-    if text is None:
-        raise BadCommand("invalid-frame", "send JSON text frames")
-    size = len(text.encode() if isinstance(text, str) else text)
-    if size > MAX_FRAME_BYTES:
-        raise BadCommand("frame-too-large", f"a frame may hold at most {MAX_FRAME_BYTES} bytes, got {size}")
+def decode(data: str | bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> object:
+    """JSON text within the protocol's limits (``combat_app.boundedjson``), or ``BadCommand``.
+
+    The code is ``frame-too-large`` (over ``max_bytes``), ``too-deep`` (nested deeper than
+    ``boundedjson.MAX_DEPTH``), ``invalid-utf8``, ``not-a-number`` (``NaN``, ``Infinity``,
+    ``1e999``) or ``invalid-json``.
+    """
     try:
-        body = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
-        raise BadCommand("invalid-json", "the frame is not valid JSON") from None
+        return boundedjson.loads(data, max_bytes=max_bytes)
+    except boundedjson.BadJson as exc:
+        code = "frame-too-large" if exc.code == "too-large" else exc.code
+        raise BadCommand(code, str(exc)) from None
+
+
+def parse_command(text: str | bytes | None) -> Command:
+    """One websocket frame as a ``Command``: only a text frame holding a JSON object.
+
+    A binary frame (``bytes``) or no text is ``invalid-frame``; the JSON errors are those of
+    ``decode``; the rest name the field (see docs/protocol.md).
+    """
+    if not isinstance(text, str):
+        raise BadCommand("invalid-frame", "send JSON text frames: binary frames are refused")
+    body = decode(text)
     if not isinstance(body, dict):
         raise BadCommand("invalid-json", "a command is a JSON object")
     kind = body.get("type")

@@ -14,7 +14,24 @@ class ExtensionConverter:
         return value
 
 
+class RunIdConverter:
+    """A run id in a path: digits, as an int, or None when there are more than any id has.
+
+    ``<int:...>`` would hand the view 10**30 (which SQLite cannot hold: a 500) or fail on
+    more than 4300 digits; the view answers None and ids over 2**63-1 with a JSON 404.
+    """
+
+    regex = "[0-9]+"
+
+    def to_python(self, value: str) -> int | None:
+        return int(value) if len(value) <= 19 else None
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
 register_converter(ExtensionConverter, "extension")
+register_converter(RunIdConverter, "run_id")
 
 urlpatterns = [
     path("", views.page, name="page"),
@@ -22,7 +39,8 @@ urlpatterns = [
     path("i18n/catalog.js", JavaScriptCatalog.as_view(packages=["dashboard"]), name="javascript-catalog"),
     path("api/state", api.state, name="api-state"),
     path("api/runs", api.runs, name="api-runs"),
-    path("api/runs/<int:run_id>", api.run, name="api-run"),
-    path("api/runs/<int:run_id>/calls.<extension:extension>", api.calls, name="api-calls"),
+    path("api/runs/<run_id:run_id>", api.run, name="api-run"),
+    path("api/runs/<run_id:run_id>/calls.<extension:extension>", api.calls, name="api-calls"),
+    path("api/<path:rest>", api.not_found, name="api-not-found"),
     path("metrics", api.metrics, name="metrics"),
 ]

@@ -17,18 +17,26 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
-from urllib.parse import parse_qsl
 
 from sandbox import discovery, objects, resources, scaling, tables
 from sandbox.resources import Resource
 from sandbox.selectors import SelectorError, parse_field_selector, parse_label_selector
 from sandbox.store import Store
 from sandbox.watching import WatchStreams
-from sandbox.wire import JSON, TABLE_TYPE, ApiError, Request, Send, not_allowed, send_json
+from sandbox.wire import (
+    JSON,
+    MAX_BODY_BYTES,
+    TABLE_TYPE,
+    ApiError,
+    Request,
+    Send,
+    is_int64,
+    not_allowed,
+    parse_query,
+    send_json,
+)
 
 logger = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1 << 20
 
 
 class Controls(Protocol):
@@ -80,19 +88,21 @@ class ApiServer:
                 await send_json(send, exc.code, exc.body)
 
     async def _read(self, scope: dict, receive: Callable) -> Request:
-        body = b""
-        more = True
+        chunks, size, more = [], 0, True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 break
-            body += message.get("body", b"")
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
             more = message.get("more_body", False)
-            if len(body) > MAX_BODY_BYTES:
-                raise ApiError(413, "RequestEntityTooLarge", "the request body is larger than 1 MiB")
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+            if size > MAX_BODY_BYTES:
+                raise ApiError(
+                    413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY_BYTES}"
+                )
+        query = parse_query(scope.get("query_string", b""))
         headers = {key.lower(): value for key, value in scope["headers"]}
-        return Request(scope["method"], scope["path"], query, headers, body)
+        return Request(scope["method"], scope["path"], query, headers, b"".join(chunks))
 
     # --- routing -----------------------------------------------------------------------------
 
@@ -275,16 +285,19 @@ class ApiServer:
     # --- writes ------------------------------------------------------------------------------
 
     async def _delete_pod(self, request: Request, send: Send, namespace: str, name: str) -> None:
+        options = request.json_body() if request.body else {}  # before the lookup, as the API server
         self._get(resources.PODS, namespace, name)
-        options = request.json_body() if request.body else {}
-        grace = request.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
-        try:
-            grace = None if grace is None else int(grace)
-        except (TypeError, ValueError):
-            raise ApiError(400, "BadRequest", "gracePeriodSeconds must be an integer") from None
+        grace = request.integer("gracePeriodSeconds")
+        if grace is None:
+            grace = options.get("gracePeriodSeconds")
+            if grace is not None and not is_int64(grace):
+                raise ApiError(400, "BadRequest", "gracePeriodSeconds must be a 64-bit integer")
         if grace is not None and grace < 0:
             raise ApiError(422, "Invalid", "gracePeriodSeconds: Invalid value: must be >= 0")
-        uid = (options.get("preconditions") or {}).get("uid")
+        preconditions = options.get("preconditions") or {}
+        if not isinstance(preconditions, dict):
+            raise ApiError(400, "BadRequest", "preconditions must be an object")
+        uid = preconditions.get("uid")
         if uid and uid != self._get(resources.PODS, namespace, name)["metadata"]["uid"]:
             raise ApiError(
                 409, "Conflict", f"Precondition failed: UID in precondition: {uid}", name=name, kind="pods"
@@ -300,7 +313,7 @@ class ApiServer:
             return await send_json(send, 200, objects.scale_object(deployment))
         current = objects.scale_object(deployment)
         if request.method == "PUT":
-            wanted = request.json_body()
+            wanted = scaling.objects_only(request.json_body(), "metadata", "spec")
             expected = (wanted.get("metadata") or {}).get("resourceVersion")
             if expected and expected != current["metadata"]["resourceVersion"]:
                 raise ApiError(
@@ -342,15 +355,17 @@ class ApiServer:
             try:
                 seconds = float(request.query.get("seconds", "1"))
             except ValueError:
-                raise ApiError(400, "BadRequest", "seconds must be a number") from None
+                seconds = -1.0
+            if not 0 <= seconds <= 3600:  # also NaN and inf, which float() takes
+                raise ApiError(400, "BadRequest", "seconds must be a number from 0 to 3600")
             self.down_until = time.monotonic() + seconds
             self.watches.faults.generation += 1
             self.store.compact()
         elif action == "watch-status":
-            try:
-                code, count = int(request.query.get("code", "410")), int(request.query.get("count", "1"))
-            except ValueError:
-                raise ApiError(400, "BadRequest", "code and count must be integers") from None
+            code, count = request.integer("code"), request.integer("count")
+            code, count = 410 if code is None else code, 1 if count is None else count
+            if not (400 <= code <= 599 and 1 <= count <= 100):
+                raise ApiError(400, "BadRequest", "code must be from 400 to 599, count from 1 to 100")
             self.watches.faults.watch_errors.extend([code] * count)
         else:
             raise ApiError(404, "NotFound", f"no such fault: {action}")

@@ -55,15 +55,11 @@ class _Options:
     @classmethod
     def parse(cls, request: Request) -> _Options:
         query = request.query
-        version_text = query.get("resourceVersion", "")
         initial_events = query.get("sendInitialEvents") == "true"
-        try:
-            since = None if version_text in ("", "0") or initial_events else int(version_text)
-            timeout = (
-                int(query["timeoutSeconds"]) if "timeoutSeconds" in query else random.randint(1800, 3600)
-            )
-        except ValueError:
-            raise ApiError(400, "BadRequest", "resourceVersion and timeoutSeconds must be integers") from None
+        version = request.integer("resourceVersion", unsigned=True) if query.get("resourceVersion") else None
+        since = None if not version or initial_events else version
+        timeout = request.integer("timeoutSeconds")
+        timeout = random.randint(1800, 3600) if timeout is None else timeout
         return cls(
             since,
             max(timeout, 0),

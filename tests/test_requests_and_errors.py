@@ -38,3 +38,10 @@ def test_service_refuses_an_unknown_format(client):
 
 def test_a_foreign_host_header_is_refused(client):
     assert client.get("/hostname", HTTP_HOST="attacker.example").status_code == 400
+
+
+@pytest.mark.parametrize("tries", ["²", "٣", "9" * 5000, "1e999", "NaN", "-1", ""])
+def test_dial_refuses_tries_that_are_not_a_small_whole_number_with_400(client, tries):
+    response = client.get("/dial", {"tries": tries})
+    assert response.status_code == 400
+    assert response.content.startswith(b"tries: must be a whole number")
