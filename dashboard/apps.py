@@ -14,4 +14,5 @@ class DashboardConfig(AppConfig):
             from dashboard import engine
 
             lifecycle.on_startup(engine.start)
+            lifecycle.on_drain(engine.drain)
             lifecycle.on_shutdown(engine.stop)

@@ -9,10 +9,13 @@ import time
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from combat_app import lifecycle
 from dashboard import access, engine, kube
 from dashboard.messages import BadCommand, parse_command
 
 logger = logging.getLogger(__name__)
+
+GOING_AWAY = 1001  # RFC 6455: "an endpoint is going away, such as a server going down"
 
 
 class TokenBucket:
@@ -38,6 +41,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if not access.scope_allowed(self.scope):
             await self.close(code=4401)  # before accept: the handshake is refused (403)
             return
+        if lifecycle.is_draining():  # this pod is stopping: the page retries, and finds the next one
+            await self.close(code=GOING_AWAY)
+            return
         try:
             self.engine = engine.current()
         except RuntimeError:
@@ -47,11 +53,18 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             settings.DASHBOARD_COMMANDS_PER_SECOND, settings.DASHBOARD_COMMANDS_PER_SECOND
         )
         await self.channel_layer.group_add(engine.GROUP, self.channel_name)
+        self.engine.attach(self.channel_name)
         await self.accept()
         await self.send_message(self.engine.snapshot())
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(engine.GROUP, self.channel_name)
+        if hasattr(self, "engine"):
+            self.engine.detach(self.channel_name)
+
+    async def server_going_away(self, event: dict) -> None:
+        """Sent by the engine's drain to this process's own clients only (not to the group)."""
+        await self.close(code=GOING_AWAY, reason="the dashboard pod is shutting down")
 
     async def send_message(self, message: dict) -> None:
         await self.send(text_data=json.dumps(message, separators=(",", ":")))

@@ -44,6 +44,8 @@ GROUP = "dashboard"
 FLUSH_SECONDS = 0.05
 RECENT_CALLS = 200
 RECENT_EVENTS = 200
+SHUTDOWN_REASON = "the dashboard pod is shutting down (SIGTERM)"
+USER_REASON = "cancelled by a user"
 
 
 class Refused(Exception):
@@ -61,6 +63,12 @@ class ActiveRun:
     firing: Firing
     expected: list[str]
     records: list[CallRecord] = field(default_factory=list)
+    reason: str = ""  # why it was cancelled, stored with the run
+    finishing: asyncio.Task | None = None
+
+    def cancel(self, reason: str) -> None:
+        self.reason = self.reason or reason
+        self.firing.cancel()
 
 
 class Engine:
@@ -93,6 +101,9 @@ class Engine:
         self._tasks: set[asyncio.Task] = set()
         self._sending = asyncio.Lock()
         self._chaos_cluster: kube.Cluster | None = None
+        self.clients: set[str] = set()  # this process's websocket channels (see drain)
+        self._no_clients = asyncio.Event()
+        self._drained = False
 
     # --- life ---------------------------------------------------------------------------------
 
@@ -105,18 +116,48 @@ class Engine:
         self.writer.start()
         self.watcher.start()
 
+    async def drain(self) -> None:
+        """The pod is told to stop (SIGTERM): cancel every run, let each store its calls so far
+        and its verdict (``cancelled``, with the reason), tell every browser to go (close code
+        1001, after the verdict) and stop watching. Bounded: a call never outlasts its timeout."""
+        if self._drained:
+            return
+        self._drained = True
+        watcher_stopped = asyncio.ensure_future(asyncio.to_thread(self.watcher.stop))
+        for active in list(self.active.values()):
+            active.cancel(SHUTDOWN_REASON)
+        finishing = [a.finishing for a in self.active.values() if a.finishing is not None]
+        if finishing:
+            await asyncio.wait(finishing, timeout=settings.COMBAT_CALL_TIMEOUT_SECONDS + 3)
+        await self._send_clients_away()
+        await watcher_stopped
+
+    async def _send_clients_away(self, seconds: float = 2.0) -> None:
+        # Through each client's own channel: it comes after the broadcasts already queued there.
+        for name in list(self.clients):
+            await self.layer.send(name, {"type": "server.going_away"})
+        if self.clients:
+            self._no_clients.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._no_clients.wait(), seconds)
+
+    def attach(self, channel: str) -> None:
+        self.clients.add(channel)
+
+    def detach(self, channel: str) -> None:
+        self.clients.discard(channel)
+        if not self.clients:
+            self._no_clients.set()
+
     async def stop(self) -> None:
-        for active in list(self.active.values()):
-            active.firing.cancel()
-        await asyncio.to_thread(self.watcher.stop)
-        for active in list(self.active.values()):
-            await asyncio.to_thread(active.firing.join, 5)
+        await self.drain()  # a no-op after SIGTERM's drain; the whole of it on a plain exit
         await asyncio.to_thread(self.writer.stop)
 
-    def _spawn(self, coroutine) -> None:
+    def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # --- broadcasting -------------------------------------------------------------------------
 
@@ -266,7 +307,7 @@ class Engine:
         self.active[run.id] = active
         await self.broadcast({"type": "run.started", "run": row})
         active.firing.start()
-        self._spawn(self._finish_when_done(run.id))
+        active.finishing = self._spawn(self._finish_when_done(run.id))
         return row
 
     async def _finish_when_done(self, run_id: int) -> None:
@@ -280,7 +321,7 @@ class Engine:
                 status = Run.Status.CANCELLED if active.firing.cancelled.is_set() else Run.Status.FINISHED
                 statistics = run_statistics(active.records, active.expected)
                 Run.objects.filter(id=run_id).update(
-                    status=status, finished_at=timezone.now(), statistics=statistics
+                    status=status, finished_at=timezone.now(), statistics=statistics, reason=active.reason
                 )
                 prune_runs(settings.DASHBOARD_MAX_RUNS)
                 loop.call_soon_threadsafe(done.set_result, run_row(Run.objects.get(id=run_id)))
@@ -303,7 +344,7 @@ class Engine:
         active = self.active.get(run_id)
         if active is None:
             raise Refused("unknown-run", f"run {run_id} is not running in this dashboard process")
-        active.firing.cancel()
+        active.cancel(USER_REASON)
 
     # --- chaos --------------------------------------------------------------------------------
 
@@ -316,13 +357,29 @@ class Engine:
 
     async def scale(self, replicas: int) -> None:
         cluster = await asyncio.to_thread(self._chaos)
-        await asyncio.to_thread(kube.scale, cluster, settings.DASHBOARD_DEPLOYMENT, replicas)
+        deployment = settings.DASHBOARD_DEPLOYMENT
+        with _explained_forbidden(f"patch deployments/{deployment}/scale"):
+            await asyncio.to_thread(kube.scale, cluster, deployment, replicas)
 
     async def delete_pod(self, name: str) -> None:
         cluster = await asyncio.to_thread(self._chaos)
         if name not in {e.pod for e in self.endpoints.values()}:
             raise Refused("not-an-endpoint", f"{name} is not a pod behind {settings.DASHBOARD_SERVICE}")
-        await asyncio.to_thread(kube.delete_pod, cluster, name)
+        with _explained_forbidden(f"delete pod {name}"):
+            await asyncio.to_thread(kube.delete_pod, cluster, name)
+
+
+@contextlib.contextmanager
+def _explained_forbidden(action: str):
+    """A 403 from RBAC becomes a refusal that says what to grant, not a bare API error."""
+    try:
+        yield
+    except kube.Forbidden as exc:
+        raise Refused(
+            "forbidden",
+            f"the dashboard's ServiceAccount may not {action} in {settings.DASHBOARD_NAMESPACE}: grant it "
+            f"with the chaos overlay (kubectl apply -k manifests/overlays/chaos). The API server said: {exc}",
+        ) from exc
 
 
 def release_freed_memory() -> None:
@@ -367,6 +424,11 @@ async def start() -> None:
         await asyncio.to_thread(call_command, "migrate", interactive=False, verbosity=0)
     _engine = Engine()
     await _engine.start()
+
+
+async def drain() -> None:
+    if _engine is not None:
+        await _engine.drain()
 
 
 async def stop() -> None:

@@ -22,6 +22,7 @@ class Run(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     expected_pods = models.JSONField(default=list, help_text="ready endpoints when the run started")
     statistics = models.JSONField(default=dict)
+    reason = models.CharField(max_length=200, blank=True, help_text="why it was cancelled or failed")
 
     class Meta:
         ordering = ["-id"]

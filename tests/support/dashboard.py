@@ -84,6 +84,15 @@ class LiveSocket:
             views = [m for m in self.messages if m["type"] in ("hello", "endpoints.changed")]
         return views[-1]["endpoints"] if views else []
 
+    @property
+    def close_code(self) -> int | None:
+        """The code of the server's close frame, once the socket has closed (None before)."""
+        return self.socket.close_code
+
+    def wait_closed(self, seconds: float = 30) -> int | None:
+        self._reader.join(seconds)
+        return self.close_code
+
     def close(self) -> None:
         try:
             self._connection.__exit__(None, None, None)
