@@ -402,6 +402,7 @@ def run_row(run: Run) -> dict:
         "finished_at": run.finished_at.timestamp() if run.finished_at else None,
         "expected_pods": run.expected_pods,
         "statistics": run.statistics,
+        "reason": run.reason,
     }
 
 

@@ -30,11 +30,24 @@ class Gone(KubeError):
     """The resourceVersion is too old: list again."""
 
 
+class Forbidden(KubeError):
+    """RBAC refused the request (403): the ServiceAccount's Role does not grant that verb."""
+
+
 def _error(exc: Exception) -> KubeError:
     if isinstance(exc, ApiException):
-        kind = Gone if exc.status == 410 else KubeError
-        return kind(f"{exc.status} {exc.reason}", status=exc.status)
+        kind = {410: Gone, 403: Forbidden}.get(exc.status, KubeError)
+        return kind(f"{exc.status} {exc.reason}: {_status_message(exc.body)}", status=exc.status)
     return KubeError(f"{type(exc).__name__}: {exc}")
+
+
+def _status_message(body: bytes | str | None) -> str:
+    """The ``message`` of the Status object the API server answered with, or the raw text."""
+    try:
+        status = json.loads(body or b"{}")
+    except ValueError:
+        return str(body or "")[:300]
+    return str(status.get("message", "")) if isinstance(status, dict) else ""
 
 
 @dataclass

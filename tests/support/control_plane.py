@@ -65,6 +65,7 @@ class ControlPlane:
     api_url: str
     script: Path
     env: dict[str, str] = field(default_factory=dict)
+    _ports: tuple[str, str] = ("", "")
 
     def pid(self, name: str = "kube-apiserver") -> int:
         return int((self.directory / f"{name}.pid").read_text())
@@ -114,6 +115,22 @@ class ControlPlane:
         path.chmod(0o600)
         return path
 
+    def restart(self) -> None:
+        """Stop and start the API server and etcd, keeping etcd's data: every watch is cut, and the
+        new server's watch cache starts at the current revision, so a client resuming from an
+        older resourceVersion gets a real ``410 Gone``."""
+        self.stop()
+        result = subprocess.run(
+            [str(self.script), "start", str(self.directory), *self._ports],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"the control plane did not restart:\n{result.stdout}\n{result.stderr}")
+
     def stop(self) -> None:
         """Stop etcd and the API server by their PIDs (the script reads them from its folder)."""
         subprocess.run(
@@ -132,16 +149,18 @@ def start_control_plane(directory: Path) -> ControlPlane:
     env = dict(os.environ)
     if os.environ.get(BINARY_ENV):
         env["KUBE_APISERVER"] = os.environ[BINARY_ENV]
-    api_port = free_port()
+    ports = (str(free_port()), str(_free_port_pair()))
     result = subprocess.run(
-        [str(script), "start", str(directory), str(api_port), str(_free_port_pair())],
+        [str(script), "start", str(directory), *ports],
         env=env,
         capture_output=True,
         text=True,
         timeout=240,
         check=False,
     )
-    plane = ControlPlane(directory, directory / "kubeconfig", f"https://127.0.0.1:{api_port}", script, env)
+    plane = ControlPlane(
+        directory, directory / "kubeconfig", f"https://127.0.0.1:{ports[0]}", script, env, ports
+    )
     if result.returncode != 0:
         plane.stop()
         raise RuntimeError(f"the control plane did not start:\n{result.stdout}\n{result.stderr}")
