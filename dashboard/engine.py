@@ -15,60 +15,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.utils import timezone
 
 from combat_app import identity
-from dashboard import kube, slices
-from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, Firing, RunPlan
+from dashboard import kube, runs, slices
+from dashboard.chaos import Chaos
+from dashboard.errors import Refused
+from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, RunPlan
 from dashboard.metrics import Metrics
-from dashboard.models import EndpointEvent, Run
+from dashboard.models import EndpointEvent
 from dashboard.records import CallRecord
-from dashboard.statistics import run_statistics
-from dashboard.storing import CallWriter, prune_runs
+from dashboard.storing import CallWriter
 from dashboard.watching import EndpointWatcher, WatchSettings
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["Engine", "Refused", "current", "run_row"]  # Refused: what consumers catch
 
 GROUP = "dashboard"
 FLUSH_SECONDS = 0.05
 RECENT_CALLS = 200
 RECENT_EVENTS = 200
-SHUTDOWN_REASON = "the dashboard pod is shutting down (SIGTERM)"
-USER_REASON = "cancelled by a user"
-
-
-class Refused(Exception):
-    """A command the engine will not carry out (chaos off, a pod that is not an endpoint...)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass
-class ActiveRun:
-    row: dict
-    plan: RunPlan
-    firing: Firing
-    expected: list[str]
-    records: list[CallRecord] = field(default_factory=list)
-    reason: str = ""  # why it was cancelled, stored with the run
-    finishing: asyncio.Task | None = None
-
-    def cancel(self, reason: str) -> None:
-        self.reason = self.reason or reason
-        self.firing.cancel()
 
 
 class Engine:
@@ -80,10 +54,18 @@ class Engine:
         self.endpoints: slices.EndpointSet = {}
         self.timeline: deque[dict] = deque(maxlen=RECENT_EVENTS)
         self.recent_calls: deque[dict] = deque(maxlen=RECENT_CALLS)
-        self.active: dict[int, ActiveRun] = {}
         self.metrics = Metrics()
-        self.slots = threading.Semaphore(settings.DASHBOARD_MAX_CONCURRENCY)
         self.writer = CallWriter(on_stored=self._stored_from_thread)
+        self.runs = runs.Runs(
+            origin=self.origin,
+            writer=self.writer,
+            slots=threading.Semaphore(settings.DASHBOARD_MAX_CONCURRENCY),
+            endpoint_state=self.endpoint_state,
+            broadcast=self.broadcast,
+            flush_calls=self.flush_calls,
+            spawn=self._spawn,
+        )
+        self.chaos = Chaos()
         self.watcher = EndpointWatcher(
             lambda: kube.connect(settings.DASHBOARD_NAMESPACE),
             WatchSettings(
@@ -100,7 +82,6 @@ class Engine:
         self._last_flush = 0.0
         self._tasks: set[asyncio.Task] = set()
         self._sending = asyncio.Lock()
-        self._chaos_cluster: kube.Cluster | None = None
         self.clients: set[str] = set()  # this process's websocket channels (see drain)
         self._no_clients = asyncio.Event()
         self._drained = False
@@ -124,11 +105,7 @@ class Engine:
             return
         self._drained = True
         watcher_stopped = asyncio.ensure_future(asyncio.to_thread(self.watcher.stop))
-        for active in list(self.active.values()):
-            active.cancel(SHUTDOWN_REASON)
-        finishing = [a.finishing for a in self.active.values() if a.finishing is not None]
-        if finishing:
-            await asyncio.wait(finishing, timeout=settings.COMBAT_CALL_TIMEOUT_SECONDS + 3)
+        await self.runs.cancel_all(runs.SHUTDOWN_REASON, seconds=settings.COMBAT_CALL_TIMEOUT_SECONDS + 3)
         await self._send_clients_away()
         await watcher_stopped
 
@@ -194,7 +171,7 @@ class Engine:
                 "max_concurrency": min(MAX_CONCURRENCY, settings.DASHBOARD_MAX_CONCURRENCY),
             },
             "watch": {"connected": self.watcher.stats.connected, "restarts": self.watcher.stats.restarts},
-            "runs": [active.row for active in self.active.values()],
+            "runs": self.runs.rows(),
             "calls": list(self.recent_calls),
             "timeline": list(self.timeline),
         }
@@ -266,6 +243,12 @@ class Engine:
             delay = max(0.0, self._last_flush + FLUSH_SECONDS - time.monotonic())
             self._flush_handle = self.loop.call_later(delay, lambda: self._spawn(self._flush()))
 
+    async def flush_calls(self) -> None:
+        """Broadcast the calls stored but not yet sent, now rather than at the next tick."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            await self._flush()
+
     async def _flush(self) -> None:
         self._flush_handle = None
         self._last_flush = time.monotonic()
@@ -273,137 +256,22 @@ class Engine:
             calls, self._pending = self._pending, []
             await self.broadcast({"type": "calls.batch", "calls": calls})
 
-    # --- runs ---------------------------------------------------------------------------------
+    # --- runs and chaos ---------------------------------------------------------------------
 
     async def start_run(self, plan: RunPlan) -> dict:
-        expected = slices.ready_pods(self.endpoints)
-        run = await asyncio.to_thread(
-            Run.objects.create,
-            mode=plan.mode,
-            count=plan.count,
-            concurrency=plan.workers,
-            rate=plan.rate,
-            origin=self.origin,
-            started_at=timezone.now(),
-            expected_pods=expected,
-        )
-        row = run_row(run)
-        active = ActiveRun(row=row, plan=plan, firing=None, expected=expected)  # type: ignore[arg-type]
-
-        def on_call(record: CallRecord) -> None:
-            active.records.append(record)
-            self.writer.add(record)
-
-        active.firing = Firing(
-            plan,
-            run_id=run.id,
-            url=f"{settings.COMBAT_SERVICE_URL}/ping",
-            timeout=settings.COMBAT_CALL_TIMEOUT_SECONDS,
-            on_call=on_call,
-            endpoint_state=self.endpoint_state,
-            slots=self.slots,
-            grpc_target=f"{urlsplit(settings.COMBAT_SERVICE_URL).hostname}:{settings.COMBAT_SERVICE_GRPC_PORT}",
-        )
-        self.active[run.id] = active
-        await self.broadcast({"type": "run.started", "run": row})
-        active.firing.start()
-        active.finishing = self._spawn(self._finish_when_done(run.id))
-        return row
-
-    async def _finish_when_done(self, run_id: int) -> None:
-        active = self.active[run_id]
-        await asyncio.to_thread(active.firing.join)
-        done = asyncio.get_running_loop().create_future()
-        loop = self.loop
-
-        def finish() -> None:  # on the writer thread, after every call of the run is stored
-            try:
-                status = Run.Status.CANCELLED if active.firing.cancelled.is_set() else Run.Status.FINISHED
-                statistics = run_statistics(active.records, active.expected)
-                Run.objects.filter(id=run_id).update(
-                    status=status, finished_at=timezone.now(), statistics=statistics, reason=active.reason
-                )
-                prune_runs(settings.DASHBOARD_MAX_RUNS)
-                loop.call_soon_threadsafe(done.set_result, run_row(Run.objects.get(id=run_id)))
-            except Exception as exc:
-                loop.call_soon_threadsafe(done.set_exception, exc)
-
-        self.writer.after_pending(finish)
-        try:
-            row = await done
-        finally:
-            self.active.pop(run_id, None)
-            active.records.clear()
-            await asyncio.to_thread(release_freed_memory)
-        if self._flush_handle is not None:  # the run's last calls go out before its verdict
-            self._flush_handle.cancel()
-            await self._flush()
-        await self.broadcast({"type": "run.finished", "run": row})
+        return await self.runs.start(plan, expected=slices.ready_pods(self.endpoints))
 
     def cancel_run(self, run_id: int) -> None:
-        active = self.active.get(run_id)
-        if active is None:
-            raise Refused("unknown-run", f"run {run_id} is not running in this dashboard process")
-        active.cancel(USER_REASON)
-
-    # --- chaos --------------------------------------------------------------------------------
-
-    def _chaos(self) -> kube.Cluster:
-        if not settings.DASHBOARD_CHAOS:
-            raise Refused("chaos-disabled", "scaling and deleting pods is off (DASHBOARD_CHAOS=false)")
-        if self._chaos_cluster is None:  # one API client, not a kubeconfig read per button press
-            self._chaos_cluster = kube.connect(settings.DASHBOARD_NAMESPACE)
-        return self._chaos_cluster
+        self.runs.cancel(run_id)
 
     async def scale(self, replicas: int) -> None:
-        cluster = await asyncio.to_thread(self._chaos)
-        deployment = settings.DASHBOARD_DEPLOYMENT
-        with _explained_forbidden(f"patch deployments/{deployment}/scale"):
-            await asyncio.to_thread(kube.scale, cluster, deployment, replicas)
+        await self.chaos.scale(replicas)
 
     async def delete_pod(self, name: str) -> None:
-        cluster = await asyncio.to_thread(self._chaos)
-        if name not in {e.pod for e in self.endpoints.values()}:
-            raise Refused("not-an-endpoint", f"{name} is not a pod behind {settings.DASHBOARD_SERVICE}")
-        with _explained_forbidden(f"delete pod {name}"):
-            await asyncio.to_thread(kube.delete_pod, cluster, name)
+        await self.chaos.delete_pod(name, endpoint_pods={e.pod for e in self.endpoints.values() if e.pod})
 
 
-@contextlib.contextmanager
-def _explained_forbidden(action: str):
-    """A 403 from RBAC becomes a refusal that says what to grant, not a bare API error."""
-    try:
-        yield
-    except kube.Forbidden as exc:
-        raise Refused(
-            "forbidden",
-            f"the dashboard's ServiceAccount may not {action} in {settings.DASHBOARD_NAMESPACE}: grant it "
-            f"with the chaos overlay (kubectl apply -k manifests/overlays/chaos). The API server said: {exc}",
-        ) from exc
-
-
-def release_freed_memory() -> None:
-    """Give the heap freed by a run back to the OS (glibc keeps it otherwise), so the pod's RSS
-    after a burst stays near its idle size and well inside its memory limit."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def run_row(run: Run) -> dict:
-    return {
-        "id": run.id,
-        "mode": run.mode,
-        "count": run.count,
-        "concurrency": run.concurrency,
-        "rate": run.rate,
-        "status": run.status,
-        "origin": run.origin,
-        "started_at": run.started_at.timestamp() if run.started_at else None,
-        "finished_at": run.finished_at.timestamp() if run.finished_at else None,
-        "expected_pods": run.expected_pods,
-        "statistics": run.statistics,
-        "reason": run.reason,
-    }
+run_row = runs.run_row  # the HTTP API lists stored runs the way the websocket shows them
 
 
 _engine: Engine | None = None
