@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from sandbox import discovery, faults, reading, routing, writing
+from sandbox import discovery, faults, reading, resources, routing, writing
 from sandbox.routing import Route
 from sandbox.store import Store
 from sandbox.watching import WatchStreams
@@ -124,7 +124,7 @@ class ApiServer:
             return await handler(self, request, send, namespace, name)
         if request.method == "GET" and "get" in resource.verbs:
             return await reading.get(request, send, self.store, resource, namespace, name)
-        if request.method == "DELETE" and "delete" in resource.verbs:
+        if request.method == "DELETE" and resource is resources.PODS:
             return await writing.delete_pod(self, request, send, namespace, name)
         raise not_allowed(request.method)
 

@@ -27,17 +27,48 @@ class Resource:
 
 
 READ = ("get", "list", "watch")
+WRITE = ("create", "update", "patch", "delete", "deletecollection")
+ALL_VERBS = (*READ, *WRITE)
 
-PODS = Resource("", "v1", "pods", "Pod", "pod", (*READ, "delete"), ("po",), categories=("all",))
-SERVICES = Resource("", "v1", "services", "Service", "service", READ, ("svc",), categories=("all",))
-ENDPOINTS = Resource("", "v1", "endpoints", "Endpoints", "endpoints", READ, ("ep",))
-EVENTS = Resource("", "v1", "events", "Event", "event", ("list",), ("ev",))
-ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", "endpointslice", READ)
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", "namespace", ALL_VERBS, ("ns",), namespaced=False)
+PODS = Resource("", "v1", "pods", "Pod", "pod", ALL_VERBS, ("po",), categories=("all",))
+SERVICES = Resource("", "v1", "services", "Service", "service", ALL_VERBS, ("svc",), categories=("all",))
+ENDPOINTS = Resource("", "v1", "endpoints", "Endpoints", "endpoints", ALL_VERBS, ("ep",))
+EVENTS = Resource("", "v1", "events", "Event", "event", ALL_VERBS, ("ev",))
+SERVICE_ACCOUNTS = Resource(
+    "", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", ALL_VERBS, ("sa",)
+)
+SECRETS = Resource("", "v1", "secrets", "Secret", "secret", ALL_VERBS)
+CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap", "configmap", ALL_VERBS, ("cm",))
+ENDPOINT_SLICES = Resource(
+    "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", "endpointslice", ALL_VERBS
+)
 DEPLOYMENTS = Resource(
-    "apps", "v1", "deployments", "Deployment", "deployment", READ, ("deploy",), categories=("all",)
+    "apps", "v1", "deployments", "Deployment", "deployment", ALL_VERBS, ("deploy",), categories=("all",)
+)
+REPLICA_SETS = Resource(
+    "apps", "v1", "replicasets", "ReplicaSet", "replicaset", ALL_VERBS, ("rs",), categories=("all",)
+)
+ROLES = Resource("rbac.authorization.k8s.io", "v1", "roles", "Role", "role", ALL_VERBS)
+ROLE_BINDINGS = Resource(
+    "rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", "rolebinding", ALL_VERBS
 )
 
-ALL = (PODS, SERVICES, ENDPOINTS, EVENTS, ENDPOINT_SLICES, DEPLOYMENTS)
+ALL = (
+    NAMESPACES,
+    PODS,
+    SERVICES,
+    ENDPOINTS,
+    EVENTS,
+    SERVICE_ACCOUNTS,
+    SECRETS,
+    CONFIG_MAPS,
+    ENDPOINT_SLICES,
+    DEPLOYMENTS,
+    REPLICA_SETS,
+    ROLES,
+    ROLE_BINDINGS,
+)
 SCALE_VERBS = ("get", "patch", "update")
 
 
