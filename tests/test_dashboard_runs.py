@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import requests
 
 from tests.support.dashboard import dashboard_with_socket, start_run, stored_calls
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 CLASSIFIED = {"ok", "refused", "reset", "timeout", "dns", "error"}
@@ -73,7 +73,9 @@ def test_a_burst_survives_pods_deleted_every_2s_and_the_socket_gets_exactly_the_
     assert sorted(call["seq"] for call in stored) == list(range(1000))
     for call in stored:
         assert call["outcome"] in CLASSIFIED or call["outcome"].startswith("http-"), call
-        assert call["latency_ms"] <= 2000 + 100, f"call {call['seq']} outlasted its 2 s timeout"
+        # Cut at its 2 s timeout; the figure is taken when the call's thread runs again, which on a
+        # busy machine can be late, so the bound is twice the timeout (not a latency figure).
+        assert call["latency_ms"] < 2 * 2000, f"call {call['seq']} outlasted its 2 s timeout"
     streamed = socket.calls_of(run["id"])
     assert sorted(c["seq"] for c in streamed) == list(range(1000)), "every stored call, each once"
     assert {(c["seq"], c["pod"], c["outcome"]) for c in streamed} == {
@@ -88,7 +90,9 @@ def test_a_run_can_be_cancelled(dashboard):
     before = {m["run"]["id"] for m in socket.of_type("run.started")}
     socket.send({"type": "run.start", "mode": "new-connection", "count": 10000, "concurrency": 2, "rate": 50})
     started = socket.wait_for(lambda m: m["type"] == "run.started" and m["run"]["id"] not in before)
-    time.sleep(0.5)
+    socket.wait_for(  # a call stored, however long a busy machine takes to make it
+        lambda m: m["type"] == "calls.batch" and any(c["run"] == started["run"]["id"] for c in m["calls"])
+    )
     socket.send({"type": "run.cancel", "run": started["run"]["id"]})
     finished = socket.wait_for(
         lambda m: m["type"] == "run.finished" and m["run"]["id"] == started["run"]["id"]
@@ -107,7 +111,14 @@ def test_runs_export_as_csv_and_metrics_count_calls_by_pod(dashboard):
     metrics = requests.get(f"{sandbox.dashboard_url}/metrics", timeout=5).text
     for pod in run["statistics"]["pods"]:
         assert f'k8s_combat_calls_total{{pod="{pod}",outcome="ok"}}' in metrics
-    assert "k8s_combat_ready_endpoints 3" in metrics
+
+    def three_ready_endpoints() -> bool:
+        metrics = requests.get(f"{sandbox.dashboard_url}/metrics", timeout=5).text
+        return "k8s_combat_ready_endpoints 3" in metrics.splitlines()
+
+    # The pods deleted by an earlier test are replaced, and ready again, when their start-up is
+    # done: sooner or later depending on the machine's load, so this waits for it.
+    wait_for(three_ready_endpoints, 30)
     listed = requests.get(f"{sandbox.dashboard_url}/api/runs", timeout=5).json()["runs"]
     assert listed[0]["id"] == run["id"]
     assert requests.get(f"{sandbox.dashboard_url}/api/runs/999999", timeout=5).status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -12,9 +13,15 @@ import requests
 from dashboard import kube, slices
 from dashboard.watching import EndpointWatcher, WatchSettings
 from tests.support.sandbox import start_sandbox
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 SERVICE = "k8s-combat-service"
+# How long a test waits for the watcher to catch up. The watcher's set normally equals the server's
+# within 2 s of a change, faults included (a pause of 1 s between requests, backoff capped at 2 s
+# here), but on a busy machine any wait can be late: this deadline only bounds the wait, it is not
+# a latency figure (bench/dashboard_engine.py measures endpoint change -> page, docs/performance.md).
+CATCH_UP_SECONDS = 30
 
 
 def server_endpoints(sandbox) -> slices.EndpointSet:
@@ -46,15 +53,28 @@ def test_the_watcher_keeps_up_through_200_changes_drops_410s_restarts_and_silenc
         WatchSettings(service=SERVICE, silence_seconds=2.0, backoff_max=2.0),
         on_change,
     )
+    # When the watcher sent each request (list or watch), as its own pacing set it: gaps measured
+    # there cannot shrink under load, whereas gaps between responses can (a slow answer, then a
+    # quick one).
+    paced: list[float] = []
+
+    def recording(request):
+        def send(*args, **kwargs):
+            paced.append(watcher._last_request)
+            return request(*args, **kwargs)
+
+        return send
+
+    monkeypatch.setattr(kube, "list_objects", recording(kube.list_objects))
+    monkeypatch.setattr(kube, "WatchStream", recording(kube.WatchStream))
     watcher.start()
     rng = random.Random(7)
-    lags: list[float] = []
+    caught_up = 0
     faults = ["drop-watches", "compact-and-drop", "watch-status", "restart", "silence"]
     try:
         pods = sorted(e.pod for e in server_endpoints(sandbox).values())
         assert len(pods) == 3
         failing: set[str] = set()
-        started = time.monotonic()
         for change in range(200):
             if change % 20 == 10:
                 fault = faults[(change // 20) % len(faults)]
@@ -67,37 +87,39 @@ def test_the_watcher_keeps_up_through_200_changes_drops_410s_restarts_and_silenc
                 elif fault == "restart":
                     sandbox.fault("restart", seconds="0.5")
                 elif fault == "silence":
+                    noticed = watcher.stats.silent
                     sandbox.fault("silence-watches", on="true")
-                    time.sleep(2.5)  # longer than silence_seconds: the watcher must notice
+                    # Silent until the watcher notices (after silence_seconds), however long that takes.
+                    wait_for(lambda n=noticed: watcher.stats.silent > n, CATCH_UP_SECONDS)
                     sandbox.fault("silence-watches", on="false")
             pod = rng.choice(pods)
             failing ^= {pod}
             sandbox.fault("fail-readiness", pod=pod, on=str(pod in failing).lower())
-            changed_at = time.monotonic()
-            deadline = changed_at + 2.0
+            deadline = time.monotonic() + CATCH_UP_SECONDS
             while True:
                 expected = server_endpoints(sandbox)
                 if (
                     seen.get("now") == expected
                     and {e.pod for e in expected.values() if not e.ready} == failing
                 ):
-                    lags.append(time.monotonic() - changed_at)
+                    caught_up += 1
                     break
                 assert time.monotonic() < deadline, (
-                    f"change {change}: the watcher's set differs from the server's 2 s after the change"
+                    f"change {change}: the watcher's set differs from the server's "
+                    f"{CATCH_UP_SECONDS} s after the change"
                 )
                 time.sleep(0.01)
-        duration = time.monotonic() - started
     finally:
         watcher.stop()
         sandbox.stop()
     stats = watcher.stats
-    assert len(lags) == 200
+    assert caught_up == 200
     assert stats.gone >= 2, "compaction and the restart both cost a relist"
     assert stats.silent >= 1, "a silent stream was noticed"
-    gaps = [b - a for a, b in zip(stats.started, stats.started[1:], strict=False)]
-    assert min(gaps) >= 0.95, "never more than one reconnect a second"
-    assert stats.watches / duration < 1.0
+    assert len(paced) >= stats.watches + stats.lists > 0
+    gaps = [b - a for a, b in itertools.pairwise(paced)]
+    # Load can only lengthen these gaps; 0.99 allows for the clock's rounding, not for load.
+    assert min(gaps) >= 0.99, "never more than one request a second"
 
 
 def test_the_legacy_endpoints_watch_sees_the_same_set(tmp_path, monkeypatch):
@@ -112,14 +134,15 @@ def test_the_legacy_endpoints_watch_sees_the_same_set(tmp_path, monkeypatch):
     watcher.start()
     try:
         expected = {e.pod for e in server_endpoints(sandbox).values()}
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + CATCH_UP_SECONDS
         while {e.pod for e in seen.get("now", {}).values() if e.ready} != expected:
             assert time.monotonic() < deadline, "the Endpoints watch did not see the ready pods"
             time.sleep(0.05)
         sick = sorted(expected)[0]
         sandbox.fault("fail-readiness", pod=sick, on="true")
+        deadline = time.monotonic() + CATCH_UP_SECONDS
         while seen["now"][next(ip for ip, e in seen["now"].items() if e.pod == sick)].ready:
-            assert time.monotonic() < deadline + 5, "the Endpoints watch did not see the pod turn unready"
+            assert time.monotonic() < deadline, "the Endpoints watch did not see the pod turn unready"
             time.sleep(0.05)
     finally:
         watcher.stop()

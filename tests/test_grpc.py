@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-import time
+import socket
 
 import pytest
 import requests
@@ -35,12 +35,24 @@ def test_a_grpc_call_to_nobody_fails_with_its_status_within_the_deadline(app_ser
         COMBAT_SERVICE_GRPC_PORT=str(port),
         COMBAT_CALL_TIMEOUT_SECONDS="0.5",
     )
-    started = time.monotonic()
-    response = requests.get(f"{consumer.url}/grpc_client", timeout=5)
+    # The client's timeouts only bound the wait (a busy machine is slow, never wrong): what shows
+    # the deadline is the status, DEADLINE_EXCEEDED from a server that never answers, which
+    # without a deadline would hang past the client's timeout.
+    response = requests.get(f"{consumer.url}/grpc_client", timeout=30)
     assert response.status_code == 502
     assert response.text.startswith(("grpc-UNAVAILABLE", "grpc-DEADLINE_EXCEEDED"))
-    assert time.monotonic() - started < 1.5
-    assert requests.get(f"{consumer.url}/grpc_client?name=example.com", timeout=5).status_code == 400
+    assert requests.get(f"{consumer.url}/grpc_client?name=example.com", timeout=30).status_code == 400
+    with socket.socket() as silent:  # accepts connections (the kernel does) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        stuck = app_server(
+            COMBAT_SERVICE_URL=f"http://127.0.0.1:{free_port()}",
+            COMBAT_SERVICE_GRPC_PORT=str(silent.getsockname()[1]),
+            COMBAT_CALL_TIMEOUT_SECONDS="0.5",
+        )
+        response = requests.get(f"{stuck.url}/grpc_client", timeout=30)
+    assert response.status_code == 502
+    assert response.text.startswith("grpc-DEADLINE_EXCEEDED")
 
 
 @pytest.mark.slow
@@ -106,7 +118,9 @@ def test_deleting_the_pod_a_grpc_run_is_stuck_to_moves_the_calls_and_the_timelin
     )
     for call in calls:
         assert call["outcome"] == "ok" or call["outcome"].startswith("grpc-"), call
-        assert call["latency_ms"] <= 2100
+        # Cut at the 2 s deadline; the figure is taken when the call's thread runs again, which on
+        # a busy machine can be late, so the bound is twice the deadline (not a latency figure).
+        assert call["latency_ms"] < 2 * 2000, call
     assert finished["statistics"]["pods_reached"] == 2
     timeline = [e for m in socket.of_type("endpoints.changed") for e in m["events"]]
     assert any(e["pod"] == victim and e["state"] == "terminating" for e in timeline)

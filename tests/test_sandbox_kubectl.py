@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
+import threading
 
 import pytest
 import yaml
@@ -101,18 +101,31 @@ def test_delete_pod_replaces_it_and_get_w_streams_the_changes(kubectl, sandbox):
     program = require("kubectl", "get -w")
     victim = pod_names(kubectl)[0]
     env = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig)}
+    lines: list[str] = []
     with subprocess.Popen(
         [program, "get", "pods", "-w"], env=env, stdout=subprocess.PIPE, text=True
     ) as watcher:
+
+        def read() -> None:
+            for line in watcher.stdout:
+                lines.append(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
         try:
-            time.sleep(1)
+            # Waits, not sleeps, so that a busy machine only makes them longer: kubectl watches from
+            # the list it printed first, so once the victim is listed no later change is missed.
+            wait_for(lambda: any(victim in line for line in lines), 60)
             assert kubectl("delete", "pod", victim).strip() == f'pod "{victim}" deleted'
             assert victim not in pod_names(kubectl), "kubectl delete waits until the pod is gone"
-            wait_for(lambda: len(pod_names(kubectl)) == 2)
-            time.sleep(1)
+            wait_for(lambda: len(pod_names(kubectl)) == 2, 60)
+            replacement = next(name for name in pod_names(kubectl) if name != victim)
+
+            def streamed_terminating_and_replacement() -> bool:
+                terminating = any(victim in line and "Terminating" in line for line in lines)
+                return terminating and any(replacement in line for line in lines)
+
+            wait_for(streamed_terminating_and_replacement, 60)
         finally:
             watcher.terminate()
-        streamed = watcher.stdout.read()
-    assert any(victim in line and "Terminating" in line for line in streamed.splitlines())
-    replacement = next(name for name in pod_names(kubectl) if name != victim)
-    assert replacement in streamed
+            reader.join(10)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections import Counter
 
 import pytest
@@ -70,11 +69,12 @@ def test_deleting_a_pod_stops_new_connections_at_once_but_lets_open_ones_finish(
     with requests.Session() as kept_alive:
         victim = kept_alive.get(f"{sandbox.service_url}/ping", timeout=5).headers["X-Pod-Name"]
         client.CoreV1Api(api).delete_namespaced_pod(victim, "default")
-        # From the moment it turns terminating, no new connection reaches it...
+        # The connection opened before still works during the pod's drain (2 s): asked first, so
+        # that a busy machine's slow newcomers below cannot use up the drain before it is asked...
+        assert kept_alive.get(f"{sandbox.service_url}/ping", timeout=5).headers["X-Pod-Name"] == victim
+        # ...while from the moment it turns terminating, no new connection reaches it.
         newcomers = Counter(pod_of_new_connection(sandbox.service_url) for _ in range(60))
         assert victim not in newcomers
-        # ...while the connection opened before still works during the pod's drain (2 s).
-        assert kept_alive.get(f"{sandbox.service_url}/ping", timeout=5).headers["X-Pod-Name"] == victim
     slices = client.DiscoveryV1Api(api).list_namespaced_endpoint_slice(
         "default", label_selector=f"kubernetes.io/service-name={SERVICE}"
     )
@@ -129,13 +129,12 @@ def test_with_no_ready_endpoint_a_connection_is_refused_at_once(three_pods):
     apps = client.AppsV1Api(api)
     apps.patch_namespaced_deployment_scale(SERVICE, "default", {"spec": {"replicas": 0}})
     try:
-        started = time.monotonic()
+        # Refused, not dropped: a dropped SYN would raise TimeoutError after the 30 s instead.
         with (
             pytest.raises(ConnectionRefusedError),
-            socket.create_connection((sandbox.cluster_ip, 8081), timeout=5),
+            socket.create_connection((sandbox.cluster_ip, 8081), timeout=30),
         ):
             pass
-        assert time.monotonic() - started < 0.5
     finally:
         apps.patch_namespaced_deployment_scale(SERVICE, "default", {"spec": {"replicas": 3}})
         wait_for(lambda: len(ready_pods(api)) == 3)
@@ -165,5 +164,8 @@ def test_proxied_connections_are_closed_when_both_sides_are_done(three_pods):
     before = len(os.listdir(f"/proc/{sandbox.process.pid}/fd"))
     for _ in range(300):
         pod_of_new_connection(sandbox.service_url)
-    time.sleep(0.5)
-    assert len(os.listdir(f"/proc/{sandbox.process.pid}/fd")) - before < 20, "the proxy leaks sockets"
+
+    def closed_again() -> bool:  # the proxy closes its sides as its loop gets to them
+        return len(os.listdir(f"/proc/{sandbox.process.pid}/fd")) - before < 20
+
+    wait_for(closed_again, 30)  # raises "closed_again not met": the proxy leaks sockets

@@ -106,7 +106,9 @@ def test_a_silent_service_is_a_502_timeout_within_the_configured_budget(app_serv
     answer = response.json()
     assert response.status_code == 502
     assert answer["outcome"] == "timeout"
-    assert 450 <= answer["latency_ms"] < 1000
+    # Not cut before the configured 0.5 s, and cut by it rather than by the default 2 s budget:
+    # the room between the two is for a busy machine's late wake-up.
+    assert 450 <= answer["latency_ms"] < 2000
 
 
 def test_a_name_that_does_not_resolve_is_a_502_that_says_dns(app_server):

@@ -3,34 +3,38 @@
 from __future__ import annotations
 
 import signal
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from tests.support.slow_upstream import SlowUpstream
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
 
 def test_sigterm_fails_readiness_during_the_drain_completes_in_flight_requests_and_exits_0(app_server):
-    with SlowUpstream(delay_seconds=1.5) as upstream, ThreadPoolExecutor(1) as pool:
+    # Events and waits rather than sleeps, and a drain long enough that a busy machine's slow
+    # requests still land inside it; the request in flight outlasts the drain.
+    with SlowUpstream(delay_seconds=3.5) as upstream, ThreadPoolExecutor(1) as pool:
         server = app_server(
-            COMBAT_SERVICE_URL=upstream.url, SHUTDOWN_DRAIN_SECONDS="1", COMBAT_CALL_TIMEOUT_SECONDS="5"
+            COMBAT_SERVICE_URL=upstream.url, SHUTDOWN_DRAIN_SECONDS="3", COMBAT_CALL_TIMEOUT_SECONDS="10"
         )
-        in_flight = pool.submit(requests.get, f"{server.url}/service", timeout=10)
-        time.sleep(0.3)  # the request is now waiting on the slow upstream
+        in_flight = pool.submit(requests.get, f"{server.url}/service", timeout=30)
+        assert upstream.received.wait(30), "the request reached the slow upstream"
         server.process.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
-        during_drain = requests.get(f"{server.url}/readyz", timeout=2)
-        assert during_drain.status_code == 503
+
+        def not_ready() -> bool:
+            return requests.get(f"{server.url}/readyz", timeout=2).status_code == 503
+
+        wait_for(not_ready, 3, every=0.05)
         assert requests.get(f"{server.url}/ping", timeout=2).text == "pong", "still serving while draining"
-        answer = in_flight.result(timeout=10)
+        answer = in_flight.result(timeout=30)
         assert answer.status_code == 200
         assert answer.text == "200 OK"
-        assert server.process.wait(timeout=10) == 0
-    assert "SIGTERM: not ready; draining for 1s" in server.output()
+        assert server.process.wait(timeout=30) == 0
+    assert "SIGTERM: not ready; draining for 3s" in server.output()
 
 
 def test_ctrl_c_stops_the_server_with_exit_code_0(app_server):

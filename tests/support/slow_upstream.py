@@ -10,9 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class SlowUpstream:
     def __init__(self, delay_seconds: float) -> None:
         delay = delay_seconds
+        self.received = received = threading.Event()  # set when a request has arrived
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                received.set()
                 time.sleep(delay)
                 self.send_response(200)
                 self.send_header("Content-Length", "4")
