@@ -6,6 +6,7 @@ import itertools
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -68,10 +69,24 @@ class SandboxProcess:
         return self.process.returncode
 
 
+def _free_block() -> int:
+    """A 127.N block whose Service address is free: another sandbox (another test run, a sandbox
+    started by hand) may hold one, and its ports would clash."""
+    for _ in range(150):
+        block = 100 + next(_ranges) % 150
+        with socket.socket() as probe:
+            try:
+                probe.bind((f"127.{block}.10.1", 8081))
+            except OSError:
+                continue
+        return block
+    raise RuntimeError("no free 127.N block for a sandbox")
+
+
 def start_sandbox(
     state_dir: Path, *args: str, dashboard: bool = False, wait_seconds: float = 60, niceness: int = 0
 ) -> SandboxProcess:
-    block = 100 + next(_ranges) % 150
+    block = _free_block()
     cluster_ip, pod_network = f"127.{block}.10.1", f"127.{block}.1"
     api_port, dashboard_port = free_port(), free_port()
     argv = [
