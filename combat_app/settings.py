@@ -61,7 +61,15 @@ DASHBOARD_CHANNEL_LAYER = env_str("DASHBOARD_CHANNEL_LAYER", "")
 _EXTRA_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
 if "*" in _EXTRA_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name hosts; '*' would accept any Host header")
-ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", COMBAT_SERVICE_HOST, *_EXTRA_HOSTS]
+# A Service is reached by its short name and by its qualified names (Kubernetes' DNS for Services):
+# name.namespace, name.namespace.svc and name.namespace.svc.cluster.local.
+_SERVICE_NAMESPACE = env_str("POD_NAMESPACE", "default")
+_SERVICE_HOSTS = [COMBAT_SERVICE_HOST]
+if not any(mark in COMBAT_SERVICE_HOST for mark in ".:"):  # a short name, not an IP or an FQDN
+    _SERVICE_HOSTS += [
+        f"{COMBAT_SERVICE_HOST}.{_SERVICE_NAMESPACE}{suffix}" for suffix in ("", ".svc", ".svc.cluster.local")
+    ]
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", *_SERVICE_HOSTS, *_EXTRA_HOSTS]
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",

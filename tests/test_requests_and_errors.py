@@ -38,6 +38,20 @@ def test_service_refuses_an_unknown_format(client):
 
 def test_a_foreign_host_header_is_refused(client):
     assert client.get("/hostname", HTTP_HOST="attacker.example").status_code == 400
+    assert client.get("/hostname", HTTP_HOST="k8s-combat-service.other").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "k8s-combat-service",
+        "k8s-combat-service.default",
+        "k8s-combat-service.default.svc",
+        "k8s-combat-service.default.svc.cluster.local",
+    ],
+)
+def test_the_service_is_answered_by_each_of_its_dns_names(client, host):
+    assert client.get("/hostname", HTTP_HOST=f"{host}:8081").status_code == 200
 
 
 @pytest.mark.parametrize("tries", ["²", "٣", "9" * 5000, "1e999", "NaN", "-1", ""])
