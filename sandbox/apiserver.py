@@ -18,7 +18,21 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from sandbox import discovery, faults, reading, resources, routing, writing
+from sandbox import (
+    creating,
+    deleting,
+    discovery,
+    faults,
+    logs,
+    openapi,
+    port_forward,
+    reading,
+    remote_command,
+    routing,
+    streaming,
+    updating,
+    writing,
+)
 from sandbox.routing import Route
 from sandbox.store import Store
 from sandbox.watching import WatchStreams
@@ -28,7 +42,15 @@ logger = logging.getLogger(__name__)
 
 # A subresource's handler: (server, request, send, namespace, name). Modules register theirs here.
 Subresource = Callable[["ApiServer", Request, Send, str, str], Awaitable[None]]
-SUBRESOURCES: dict[tuple[str, str], Subresource] = {("deployments", "scale"): writing.scale}
+SUBRESOURCES: dict[tuple[str, str], Subresource] = {
+    ("deployments", "scale"): writing.scale,
+    ("pods", "log"): logs.serve,
+    ("pods", "exec"): remote_command.serve,  # WebSocket (v5.channel.k8s.io), see sandbox.streaming
+    ("pods", "portforward"): port_forward.serve,  # WebSocket (SPDY/3.1+portforward.k8s.io)
+}
+# The generic verbs: (server, request, send, resource, namespace[, name]).
+COLLECTION_WRITES = {"POST": creating.create, "DELETE": deleting.delete_collection}
+OBJECT_WRITES = {"PUT": updating.replace, "PATCH": updating.patch, "DELETE": deleting.delete}
 
 
 class Controls(Protocol):
@@ -51,12 +73,15 @@ class ApiServer:
         self.controls = controls
         self.server_address = server_address
         self.watches = WatchStreams(store, bookmark_seconds=bookmark_seconds)
+        creating.ensure_namespaces(store)  # default, kube-system, kube-public, kube-node-lease
         self.down_until = 0.0
 
     # --- ASGI --------------------------------------------------------------------------------
 
     async def __call__(self, scope: dict, receive: Callable, send: Send) -> None:
-        if scope["type"] != "http":  # served with lifespan="off"; no websockets
+        if scope["type"] == "websocket":  # exec and port-forward
+            return await streaming.serve(self, scope, receive, send, SUBRESOURCES)
+        if scope["type"] != "http":  # served with lifespan="off"
             return
         started = False
 
@@ -94,7 +119,7 @@ class ApiServer:
                 )
         query = parse_query(scope.get("query_string", b""))
         headers = {key.lower(): value for key, value in scope["headers"]}
-        return Request(scope["method"], scope["path"], query, headers, b"".join(chunks))
+        return Request(scope["method"], scope["path"], query, headers, b"".join(chunks), receive)
 
     # --- routing -----------------------------------------------------------------------------
 
@@ -103,20 +128,27 @@ class ApiServer:
             _only(request, "POST")
             answer = faults.switch(self, request.path.removeprefix("/sandbox/faults/"), request)
             return await send_json(send, 200, answer)
+        if request.path.startswith("/openapi/"):  # the schemas kubectl apply, diff and explain read
+            _only(request, "GET")
+            return await openapi.serve(request, send, frozenset(SUBRESOURCES))
         route = routing.parse(request.path)
         if route.kind != "objects":
             _only(request, "GET")
-            return await self._discovery(route, send)
+            return await self._discovery(route, send, request)
         resource, namespace, name = route.resource, route.namespace, route.name
         if name is None:
+            writable = namespace is not None or not resource.namespaced
+            if request.method in COLLECTION_WRITES and writable and not route.watch:  # a watch path: 405
+                return await COLLECTION_WRITES[request.method](self, request, send, resource, namespace)
             _only(request, "GET")
             if route.watch or request.query.get("watch") in ("true", "1"):
                 accepts = reading.selection(request, namespace)
                 extra = reading.warnings(resource)
                 return await self.watches.serve(request, receive, send, resource, accepts, extra)
             return await reading.list_objects(request, send, self.store, resource, namespace)
-        if namespace is None or route.watch:
+        if (namespace is None) == resource.namespaced or route.watch:
             raise routing.not_found()
+        namespace = namespace or ""  # cluster-scoped kinds are stored under ""
         if route.subresource is not None:
             handler = SUBRESOURCES.get((resource.plural, route.subresource))
             if handler is None:
@@ -124,24 +156,25 @@ class ApiServer:
             return await handler(self, request, send, namespace, name)
         if request.method == "GET" and "get" in resource.verbs:
             return await reading.get(request, send, self.store, resource, namespace, name)
-        if request.method == "DELETE" and resource is resources.PODS:
-            return await writing.delete_pod(self, request, send, namespace, name)
+        if request.method in OBJECT_WRITES:  # sandbox.creating/updating/deleting
+            return await OBJECT_WRITES[request.method](self, request, send, resource, namespace, name)
         raise not_allowed(request.method)
 
-    async def _discovery(self, route: Route, send: Send) -> None:
+    async def _discovery(self, route: Route, send: Send, request: Request) -> None:
         if route.kind == "namespace":
             return await reading.namespace(send, route.namespace)
-        if route.kind == "fixed":
-            fixed = {
-                "/version": discovery.version,
-                "/api": lambda: discovery.api_versions(self.server_address),
-                "/apis": discovery.api_group_list,
-            }
-            return await send_json(send, 200, fixed[route.path]())
+        if route.path == "/version":
+            return await send_json(send, 200, discovery.version())
+        if route.kind == "fixed":  # /api, /apis: aggregated when the client asks (sandbox.discovery)
+            accept = request.headers.get(b"accept", b"")
+            body, content_type = discovery.document(
+                route.path, accept, self.server_address, frozenset(SUBRESOURCES)
+            )
+            return await send_json(send, 200, body, content_type)
         if route.kind == "group":
             found = discovery.api_group(route.group)
         else:
-            found = discovery.api_resource_list(route.group, route.version)
+            found = discovery.api_resource_list(route.group, route.version, frozenset(SUBRESOURCES))
         if found is None:
             raise routing.not_found()
         await send_json(send, 200, found)

@@ -35,7 +35,9 @@ class Route:
 
 
 def not_found() -> ApiError:
-    return ApiError(404, "NotFound", NOT_FOUND)
+    error = ApiError(404, "NotFound", NOT_FOUND)
+    error.body["details"] = {}  # as the API server's: empty, not absent
+    return error
 
 
 def parse(path: str) -> Route:
@@ -59,8 +61,15 @@ def parse(path: str) -> Route:
     namespace = None
     if len(rest) >= 2 and rest[0] == "namespaces":
         namespace, rest = rest[1], rest[2:]
-        if not rest and not watch:
-            return Route("namespace", group=group, version=version, namespace=namespace)
+        if not rest:  # the Namespace object itself (cluster-scoped, in the core group only)
+            if group:
+                raise not_found()
+            resource = resources.find(group, version, "namespaces")
+            if resource is None:
+                raise not_found()
+            return Route(
+                "objects", group=group, version=version, resource=resource, name=namespace, watch=watch
+            )
     if not rest or len(rest) > 3:
         raise not_found()
     resource = resources.find(group, version, rest[0])

@@ -20,6 +20,25 @@ from datetime import UTC, datetime
 from sandbox.resources import Resource
 
 Key = tuple[str, str]  # (namespace, name)
+# The kinds whose strategies keep metadata.generation, and what bumps it (PrepareForUpdate of
+# pkg/registry/apps/deployment, apps/replicaset, discovery/endpointslice): a Deployment's spec or
+# annotations, a ReplicaSet's spec, an EndpointSlice's endpoints, ports, addressType or labels.
+GENERATION = {
+    "deployments": ("spec", "metadata.annotations"),
+    "replicasets": ("spec",),
+    "endpointslices": ("addressType", "endpoints", "ports", "metadata.labels"),
+}
+
+
+def _at(obj: dict, dotted: str) -> object:
+    for part in dotted.split("."):
+        obj = (obj or {}).get(part) if isinstance(obj, dict) else None
+    return obj
+
+
+def generation_changes(resource: Resource, old: dict, new: dict) -> bool:
+    """Whether an update from ``old`` to ``new`` bumps ``metadata.generation``."""
+    return any(_at(old, field) != _at(new, field) for field in GENERATION.get(resource.plural, ()))
 
 
 def now_rfc3339() -> str:
@@ -85,10 +104,15 @@ class Store:
             raise Conflict(f'{resource.plural} "{metadata["name"]}" already exists')
         metadata.setdefault("uid", str(uuid.uuid4()))
         metadata.setdefault("creationTimestamp", now_rfc3339())
-        metadata.setdefault("generation", 1)
+        if resource.plural in GENERATION:
+            metadata.setdefault("generation", 1)
         return self._commit(resource, key, obj, "ADDED")
 
-    def update(self, resource: Resource, obj: dict, *, expected_version: str | None = None) -> dict:
+    def update(
+        self, resource: Resource, obj: dict, *, expected_version: str | None = None, status: bool = False
+    ) -> dict:
+        """Replace the stored object. ``status=True`` is a controller's status write (the
+        ``/status`` subresource's strategy): ``metadata.generation`` never moves."""
         metadata = obj["metadata"]
         key = (metadata.get("namespace", ""), metadata["name"])
         current = self._objects.get(resource, {}).get(key)
@@ -99,7 +123,7 @@ class Store:
                 f'Operation cannot be fulfilled on {resource.plural} "{metadata["name"]}": '
                 "the object has been modified; please apply your changes to the latest version and try again"
             )
-        if obj.get("spec") != current.get("spec"):
+        if not status and generation_changes(resource, current, obj):
             metadata["generation"] = current["metadata"].get("generation", 1) + 1
         return self._commit(resource, key, obj, "MODIFIED")
 

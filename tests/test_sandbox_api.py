@@ -160,10 +160,12 @@ def test_a_watch_ends_after_its_timeout_seconds(api):
         ("GET", "/api/v1/namespaces/default/pods/nope", None, 404, "NotFound"),
         ("GET", "/api/v1/namespaces/default/widgets", None, 404, "NotFound"),
         ("GET", "/no/such/thing", None, 404, "NotFound"),
-        ("POST", "/api/v1/namespaces/default/pods", {}, 405, "MethodNotAllowed"),
-        ("PUT", "/api/v1/namespaces/default/services/k8s-combat-service", {}, 405, "MethodNotAllowed"),
+        # As the real API server: a nameless create is 422, a replace naming no object 400.
+        ("POST", "/api/v1/namespaces/default/pods", {}, 422, "Invalid"),
+        ("PUT", "/api/v1/namespaces/default/services/k8s-combat-service", {}, 400, "BadRequest"),
+        ("PATCH", "/api/v1/namespaces/default/pods", {}, 405, "MethodNotAllowed"),
         ("GET", "/api/v1/namespaces/default/pods?labelSelector=app%20in%20(", None, 400, "BadRequest"),
-        ("GET", "/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3Dx", None, 400, "BadRequest"),
+        ("GET", "/api/v1/namespaces/default/pods?fieldSelector=spec.containers%3Dx", None, 400, "BadRequest"),
         ("GET", "/api/v1/namespaces/default/pods?watch=true&resourceVersion=abc", None, 400, "BadRequest"),
     ],
 )

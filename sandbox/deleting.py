@@ -1,0 +1,154 @@
+"""Deleting objects: ``DELETE`` on an object and on a collection (``deletecollection``).
+
+As the API server's delete handler and generic registry (``handlers/delete.go``,
+``registry/generic/registry/store.go``): ``DeleteOptions`` come in the body or the query
+(``gracePeriodSeconds``, ``propagationPolicy``, ``preconditions`` on ``uid`` and
+``resourceVersion``: 409 when they do not hold, ``dryRun=All``). Pods, Services and Namespaces
+answer with the object, the other kinds with a ``Success`` Status; a collection answers with the
+list of what it deleted. An object with ``finalizers`` is only marked (``deletionTimestamp``) and
+goes when they are removed.
+
+The sandbox's pods are processes: deleting one of the controller's pods goes through
+``writing.delete_pod`` (the controller drains and stops it). A namespace is emptied and removed
+at once (a cluster's namespace controller does it in the background; ``default``,
+``kube-system`` and ``kube-public`` may not be deleted: 403).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sandbox import objects, reading, resources, writing
+from sandbox.creating import conflict, dry_run, not_found
+from sandbox.resources import Resource
+from sandbox.store import now_rfc3339
+from sandbox.wire import JSON, ApiError, Request, Send, send_json
+
+if TYPE_CHECKING:
+    from sandbox.apiserver import ApiServer
+
+RETURNS_OBJECT = (resources.PODS, resources.SERVICES, resources.NAMESPACES)
+UNDELETABLE = ("default", "kube-system", "kube-public")
+POLICIES = ("Orphan", "Background", "Foreground")
+
+
+def _options(request: Request) -> dict:
+    options = request.json_body() if request.body else {}
+    policy = request.query.get("propagationPolicy") or options.get("propagationPolicy")
+    if policy is not None and policy not in POLICIES:
+        raise ApiError(
+            422,
+            "Invalid",
+            f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "{policy}": '
+            'supported values: "Foreground", "Background", "Orphan", "nil"',
+        )
+    preconditions = options.get("preconditions") or {}
+    if not isinstance(preconditions, dict):
+        raise ApiError(400, "BadRequest", "preconditions must be an object")
+    return preconditions
+
+
+def _check_preconditions(resource: Resource, current: dict, preconditions: dict) -> None:
+    metadata = current["metadata"]
+    for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+        wanted = preconditions.get(field)
+        if wanted and wanted != metadata.get(field):
+            raise conflict(
+                resource,
+                metadata["name"],
+                f"Precondition failed: {label} in precondition: {wanted}, "
+                f"{label} in object meta: {metadata.get(field)}",
+            )
+
+
+def _success(resource: Resource, deleted: dict) -> dict:
+    details = {"name": deleted["metadata"]["name"], "group": resource.group, "kind": resource.plural}
+    details["uid"] = deleted["metadata"].get("uid", "")
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {key: value for key, value in details.items() if value},
+    }
+
+
+def remove(
+    server: ApiServer, resource: Resource, current: dict, *, dry: bool, grace: int | None = None
+) -> dict:
+    """Delete one stored object as its kind is deleted; returns what the client is shown."""
+    metadata = current["metadata"]
+    namespace, name = metadata.get("namespace", ""), metadata["name"]
+    if dry:
+        return current
+    if resource is resources.PODS and namespace == objects.NAMESPACE and server.controls.runner(name):
+        return server.controls.delete_pod(name, grace) or current
+    if resource is resources.NAMESPACES:
+        return _remove_namespace(server, current)
+    if metadata.get("finalizers"):
+        if not metadata.get("deletionTimestamp"):
+            metadata.update(deletionTimestamp=now_rfc3339(), deletionGracePeriodSeconds=0)
+            return server.store.update(resource, current)
+        return current
+    return server.store.delete(resource, namespace, name) or current
+
+
+def _remove_namespace(server: ApiServer, namespace: dict) -> dict:
+    name = namespace["metadata"]["name"]
+    namespace["metadata"]["deletionTimestamp"] = now_rfc3339()
+    namespace["status"] = {"phase": "Terminating"}
+    marked = server.store.update(resources.NAMESPACES, namespace)
+    for resource in resources.ALL:
+        if resource.namespaced:
+            for obj in server.store.list(resource, lambda o: o["metadata"].get("namespace") == name):
+                obj["metadata"]["finalizers"] = []
+                remove(server, resource, obj, dry=False)
+    server.store.delete(resources.NAMESPACES, "", name)
+    return marked
+
+
+async def delete(
+    server: ApiServer, request: Request, send: Send, resource: Resource, namespace: str, name: str
+) -> None:
+    ours = resource is resources.PODS and namespace == objects.NAMESPACE
+    if ours and server.controls.runner(name) and not dry_run(request):
+        return await writing.delete_pod(server, request, send, namespace, name)
+    preconditions = _options(request)
+    current = server.store.get(resource, namespace, name)
+    if current is None:
+        raise not_found(resource, name)
+    if resource is resources.NAMESPACES and name in UNDELETABLE:
+        raise ApiError(
+            403,
+            "Forbidden",
+            f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+            name=name,
+            kind="namespaces",
+        )
+    _check_preconditions(resource, current, preconditions)
+    grace = request.integer("gracePeriodSeconds")
+    deleted = remove(server, resource, current, dry=dry_run(request), grace=grace)
+    body = deleted if resource in RETURNS_OBJECT or deleted["metadata"].get("deletionTimestamp") else None
+    await send_json(send, 200, body or _success(resource, deleted))
+
+
+async def delete_collection(
+    server: ApiServer, request: Request, send: Send, resource: Resource, namespace: str | None
+) -> None:
+    _options(request)
+    dry = dry_run(request)
+    items = []
+    for current in server.store.list(resource, reading.selection(request, namespace)):
+        if resource is resources.NAMESPACES and current["metadata"]["name"] in UNDELETABLE:
+            continue
+        deleted = remove(server, resource, current, dry=dry)
+        deleted.pop("kind", None)
+        deleted.pop("apiVersion", None)
+        items.append(deleted)
+    body = {
+        "kind": f"{resource.kind}List",
+        "apiVersion": resource.api_version,
+        "metadata": {"resourceVersion": str(server.store.resource_version)},
+        "items": items,
+    }
+    await send_json(send, 200, body, JSON)
