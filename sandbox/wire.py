@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -41,6 +41,8 @@ class Request:
     query: dict[str, str]
     headers: dict[bytes, bytes]
     body: bytes
+    # The rest of the exchange, for handlers that stream (``logs -f`` notices a client leaving).
+    receive: Callable[[], Awaitable[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # The integer options of lists, watches and deletes, refused here whatever the verb
@@ -85,7 +87,12 @@ class Request:
             problem = "value out of range"
         else:
             return int(text)
-        raise ApiError(400, "BadRequest", f'{name}: strconv.{parser}: parsing "{text[:40]}": {problem}')
+        error = f"strconv.{parser}: parsing {json.dumps(text, ensure_ascii=False)}: {problem}"
+        if name == "resourceVersion":
+            # The real server's storage layer words it as a field error and answers 500 (a bug);
+            # bad input is a 400 here (docs/sandbox.md, "bad-resource-version").
+            error = f"resourceVersion: Invalid value: {json.dumps(text, ensure_ascii=False)}: {error}"
+        raise ApiError(400, "BadRequest", error)  # as the query's decoding words it
 
 
 def is_int64(value: object) -> bool:
@@ -131,6 +138,9 @@ async def send_json(
 
 
 def not_allowed(method: str) -> ApiError:
-    return ApiError(
-        405, "MethodNotAllowed", f"the server does not allow this method on the requested resource ({method})"
+    """405, as the API server words it (the method is not named; ``details`` is empty)."""
+    error = ApiError(
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
     )
+    error.body["details"] = {}
+    return error
