@@ -77,7 +77,7 @@ def dashboard(tmp_path_factory):
 @pytest.mark.slow
 def test_grpc_client_sticks_to_one_pod_through_the_service(dashboard):
     sandbox, _ = dashboard
-    url = f"{sandbox.dashboard_url}/grpc_client?name={sandbox.cluster_ip}&version=v1"
+    url = f"{sandbox.dashboard_url}/grpc_client?name=k8s-combat-service&version=v1"  # the seed's URL
     replies = {requests.get(url, timeout=5).text for _ in range(20)}
     assert len(replies) == 1
     assert replies.pop().endswith(", in:v1")

@@ -1,0 +1,13 @@
+"""Loaded by Python at start-up in every sandbox pod (this folder is first on its PYTHONPATH).
+
+It stands in for the pod's ``/etc/resolv.conf``: cluster names resolve through the sandbox's
+cluster DNS, for Python's resolver and for gRPC's (see ``sandbox.resolver``). Outside a sandbox
+pod (no ``SANDBOX_NAMESERVER``), or in a Python without the project installed, it does nothing.
+"""
+
+try:
+    from sandbox import resolver
+except ImportError:  # a Python that is not the project's: nothing to set up
+    pass
+else:
+    resolver.install_from_environment()
