@@ -1,55 +1,58 @@
-"""The controllers: Deployments keep their replica count, Services keep their endpoints.
+"""The cluster behind the API server: controllers, the node and kube-proxy, acting on whatever
+is written to the store, by the API server (``kubectl apply``, ``scale``, ``delete``...) or by
+the sandbox at start-up.
 
-One object plays the Deployment/ReplicaSet controller, the EndpointSlice and Endpoints
-controllers and kube-proxy's sync loop: every pod change rewrites the objects that depend on
-it in the store (so watches see it at once) and hands the ready endpoints to the proxies.
+``Cluster`` subscribes to the store (``Store.watch``) for Deployments, ReplicaSets, Pods,
+Services and EndpointSlices. Any change schedules one level-triggered pass (a burst of changes
+is one pass; a pass never overlaps another), in the order a change flows through a cluster:
+
+1. ClusterIPs for Services stored without one (sandbox.services);
+2. the garbage collector: objects whose owners are gone (sandbox.garbage);
+3. the Deployment controller: ReplicaSets, rollouts, status (sandbox.deployments);
+4. the ReplicaSet controller: pods (sandbox.replicasets);
+5. the node: scheduling, pods as processes, their status (sandbox.node);
+6. the EndpointSlice and Endpoints controllers (sandbox.endpointslices);
+7. kube-proxy: the Services' proxies (sandbox.services), and the dashboard's forward.
+
+Each step writes only what changed, so passes settle; what they write starts the next pass, so
+a rollout advances as pods become ready. Events are recorded as the real components record them
+(sandbox.events).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
+import contextlib
 import logging
-import uuid
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
-from sandbox import backends, objects, resources
+from sandbox import pods, resources
 from sandbox.addresses import AddressPool
+from sandbox.deployments import Deployments
+from sandbox.endpointslices import EndpointControllers
+from sandbox.events import EventRecorder
+from sandbox.garbage import GarbageCollector
 from sandbox.kubelet import PodRunner
-from sandbox.objects import PodState
+from sandbox.node import Node
+from sandbox.objects import NAMESPACE, PodState
 from sandbox.proxy import ServiceProxy
-from sandbox.selectors import parse_label_selector
-from sandbox.store import Store, now_rfc3339
+from sandbox.replicasets import ReplicaSets
+from sandbox.selectors import label_selector_matches
+from sandbox.services import Key, ServiceNetwork
+from sandbox.store import Store
 
 logger = logging.getLogger(__name__)
 
-NODE_NAME = "sandbox-node"
-_SERVER_SET = ("uid", "creationTimestamp", "generation")
-
-
-@dataclass
-class DeploymentState:
-    manifest: dict
-    template_hash: str
-    pods: dict[str, PodRunner] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.manifest["metadata"]["name"]
-
-    @property
-    def replicas(self) -> int:
-        return self.manifest["spec"].get("replicas", 1)
-
-
-@dataclass
-class ServiceState:
-    obj: dict
-    slice_name: str
-    proxies: list[ServiceProxy]
+WATCHED = (
+    resources.DEPLOYMENTS,
+    resources.REPLICA_SETS,
+    resources.PODS,
+    resources.SERVICES,
+    resources.ENDPOINT_SLICES,
+)
+EXPIRY_SECONDS = 60.0  # how often old events are swept
 
 
 class Cluster:
@@ -62,241 +65,222 @@ class Cluster:
         log_dir: Path,
         max_replicas: int = 10,
         termination_grace_seconds: float | None = None,
+        cluster_ip: str = "127.0.10.1",
+        balancing: str = "random",
+        reserved_proxies: dict[Key, ServiceProxy] | None = None,
+        avoid_ips: tuple[str, ...] = (),
+        event_cap: int = 1000,
     ) -> None:
+        """``max_replicas`` bounds a scale through the API; the node holds ``2 x max_replicas +
+        10`` pods. ``termination_grace_seconds`` replaces the pods' terminationGracePeriodSeconds
+        for deletes that give none (``--grace-seconds``)."""
         self.store = store
-        self.addresses = addresses
-        self.pod_env = pod_env
-        self.log_dir = log_dir
         self.max_replicas = max_replicas
         self.termination_grace_seconds = termination_grace_seconds
-        self.deployments: dict[str, DeploymentState] = {}
-        self.services: dict[str, ServiceState] = {}
-        self.forwards: list[tuple[ServiceProxy, Callable[[dict], bool]]] = []
-        self._terminations: set[asyncio.Future] = set()
+        self.recorder = EventRecorder(store, cap=event_cap)
+        self.network = ServiceNetwork(
+            store, cluster_ip=cluster_ip, mode=balancing, reserved=reserved_proxies, avoid=avoid_ips
+        )
+        self.node = Node(
+            store,
+            self.recorder,
+            addresses=addresses,
+            pod_env=pod_env,
+            log_dir=log_dir,
+            changed=self.schedule_sync,
+            leaving=self._leaving,
+            grace_override=termination_grace_seconds,
+            capacity=2 * max_replicas + 10,
+        )
+        self.deployments = Deployments(store, self.recorder)
+        self.replica_sets = ReplicaSets(store, self.recorder, delete_pod=self.delete_gracefully)
+        self.endpoints = EndpointControllers(store)
+        self.garbage = GarbageCollector(store, self.delete_gracefully)
+        self.forwards: list[tuple[ServiceProxy, str]] = []
         self._dirty = False
+        self._stopped = False
         self._sync_task: asyncio.Future | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
 
     # --- set-up ------------------------------------------------------------------------------
 
-    def add_deployment(self, manifest: dict) -> None:
-        manifest = copy.deepcopy(manifest)
-        manifest["metadata"]["namespace"] = objects.NAMESPACE
-        state = DeploymentState(manifest, objects.template_hash(manifest["spec"]["template"]))
-        self.deployments[state.name] = state
-        self.store.create(resources.DEPLOYMENTS, objects.deployment_object(manifest, pods=[]))
-
-    def add_service(self, manifest: dict, *, cluster_ip: str, proxies: list[ServiceProxy]) -> dict:
-        service = self.store.create(
-            resources.SERVICES, objects.service_object(manifest, cluster_ip=cluster_ip)
-        )
-        name = service["metadata"]["name"]
-        self.services[name] = ServiceState(service, f"{name}-{objects.random_suffix()}", proxies)
-        self.store.create(
-            resources.ENDPOINT_SLICES,
-            objects.endpoint_slice_object(service, name=self.services[name].slice_name, pods=[]),
-        )
-        self.store.create(resources.ENDPOINTS, objects.endpoints_object(service, pods=[]))
-        return service
-
-    def add_forward(self, proxy: ServiceProxy, selector: dict[str, str]) -> None:
-        """Like `kubectl port-forward deploy/NAME`, but it follows the Deployment's ready pod."""
-        matches = parse_label_selector(",".join(f"{k}={v}" for k, v in selector.items()))
-        self.forwards.append((proxy, lambda labels: matches(labels)))
-
-    # --- the reconcile loop ------------------------------------------------------------------
-
-    def reconcile(self) -> None:
-        for deployment in self.deployments.values():
-            live = [runner for runner in deployment.pods.values() if not runner.pod.terminating]
-            for _ in range(deployment.replicas - len(live)):
-                self._create_pod(deployment)
-            if len(live) > deployment.replicas:
-                for runner in self._to_remove(live, deployment):
-                    self._begin_termination(runner, None)
+    def start(self) -> None:
+        """Subscribe to the store and run the first pass."""
+        for resource in WATCHED:
+            watcher = self.store.watch(resource, None, lambda _: True)
+            self._tasks.append(asyncio.ensure_future(self._follow(watcher)))
+        self._tasks.append(asyncio.ensure_future(self._expire_events()))
         self.schedule_sync()
 
-    @staticmethod
-    def _to_remove(live: list[PodRunner], deployment: DeploymentState) -> list[PodRunner]:
-        """The ReplicaSet controller's order: not-ready pods first, then the newest."""
-        excess = len(live) - deployment.replicas
-        ranked = sorted(live, key=lambda r: (r.pod.ready, -_seconds(r.pod.created), r.pod.name))
-        return ranked[:excess]
+    def add_forward(self, proxy: ServiceProxy, deployment: str) -> None:
+        """Like ``kubectl port-forward deploy/NAME``: one ready pod of the Deployment (by its
+        selector), the same one while it stays ready, another when it goes."""
+        self.forwards.append((proxy, deployment))
 
-    def _create_pod(self, deployment: DeploymentState) -> None:
-        ip, port = self.addresses.take()  # the pod's IP, and where its port 8081 is on this machine
-        name = f"{deployment.name}-{deployment.template_hash}-{objects.random_suffix()}"
-        template = copy.deepcopy(deployment.manifest["spec"]["template"])
-        pod = PodState(
-            name=name,
-            deployment=deployment.name,
-            template_hash=deployment.template_hash,
-            template=template,
-            uid=str(uuid.uuid4()),
-            ip=ip,
-            port=port,
-            node=NODE_NAME,
-            created=now_rfc3339(),
-        )
-        container = template["spec"]["containers"][0]
-        runner = PodRunner(
-            pod,
-            env=self.pod_env(pod, container),
-            log_path=self.log_dir / f"{name}.log",
-            changed=self._pod_changed,
-        )
-        deployment.pods[name] = runner
-        self.store.create(resources.PODS, objects.pod_object(pod))
-        runner.start()
+    async def _follow(self, watcher) -> None:
+        try:
+            while True:
+                await watcher.queue.get()
+                while not watcher.queue.empty():
+                    watcher.queue.get_nowait()
+                self.schedule_sync()
+        finally:
+            self.store.unwatch(watcher)
 
-    def _pod_changed(self, pod: PodState) -> None:
+    async def _expire_events(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_SECONDS)
+            self.recorder.expire()
+
+    # --- the pass ----------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Ask for a pass (the name the sandbox has always used)."""
         self.schedule_sync()
 
     def schedule_sync(self) -> None:
-        """Coalesce a burst of changes (a probe flipping, a process exiting) into one sync at a
-        time: a sync awaits the proxies, and two at once would race to open a listener."""
+        """Coalesce a burst of changes into one pass at a time: a pass awaits the proxies, and two
+        at once would race to open a listener."""
+        if self._stopped:
+            return
         self._dirty = True
         if self._sync_task is None or self._sync_task.done():
             self._sync_task = asyncio.ensure_future(self._sync_until_clean())
 
     async def _sync_until_clean(self) -> None:
-        while self._dirty:
+        while self._dirty and not self._stopped:
             self._dirty = False
             try:
                 await self._sync()
             except Exception:
                 logger.exception("sync failed; retrying on the next change")
 
+    def _sync_controllers(self) -> list[float]:
+        """The pass's synchronous steps (1-6); returns when to sync again."""
+        self.network.allocate()
+        self.garbage.collect()
+        later = [self.deployments.sync(), self.replica_sets.sync()]
+        self.node.sync()
+        self.endpoints.sync(self.node.pod_states())
+        return [when for when in later if when is not None]
+
+    def _settle_now(self) -> None:
+        """After a write through the sandbox's own API paths (scale, pod delete), carry out its
+        effects before the answer goes back: a terminating pod is already out of the proxies
+        when ``kubectl scale``/``delete`` returns. The proxies' own sync follows."""
+        if not self._stopped:
+            self._sync_controllers()
+            self.schedule_sync()
+
     async def _sync(self) -> None:
-        pods = self._pods()
-        for pod in pods:
-            self._write(resources.PODS, objects.pod_object(pod))
-        for deployment in self.deployments.values():
-            current = self.store.get(resources.DEPLOYMENTS, objects.NAMESPACE, deployment.name)
-            rendered = objects.deployment_object(current, pods=[r.pod for r in deployment.pods.values()])
-            self._write(resources.DEPLOYMENTS, rendered)
-        by_name = {pod.name: pod for pod in pods}
+        later = self._sync_controllers()
+        by_name = {state.name: state for state in self.node.pod_states()}
 
         def host_port(pod: str, port: int) -> int:
             return by_name[pod].host_port(port) if pod in by_name else port
 
-        for service in self.services.values():
-            selected = self._selected(service.obj["spec"].get("selector", {}), pods)
-            self._write(
-                resources.ENDPOINT_SLICES,
-                objects.endpoint_slice_object(service.obj, name=service.slice_name, pods=selected),
-            )
-            self._write(resources.ENDPOINTS, objects.endpoints_object(service.obj, pods=selected))
-            # As kube-proxy does: from every EndpointSlice of the Service (hand-written ones too),
-            # not from the pods, for the ClusterIP's family.
-            name = service.obj["metadata"]["name"]
-            service_slices = self.store.list(resources.ENDPOINT_SLICES, backends.of_service(name))
-            family = (service.obj["spec"].get("ipFamilies") or ["IPv4"])[0]
-            for proxy, port in zip(service.proxies, service.obj["spec"]["ports"], strict=True):
-                await proxy.set_backends(
-                    backends.service_backends(
-                        service_slices, family=family, port_name=port.get("name", ""), host_port=host_port
-                    )
-                )
-        for proxy, matches in self.forwards:
-            ready = [
-                (pod.ip, pod.host_port(8081))
-                for pod in pods
-                if matches(pod.template["metadata"].get("labels", {})) and pod.ready and not pod.terminating
-            ]
-            await proxy.set_backends(ready[:1])
+        await self.network.sync(host_port)
+        await self._sync_forwards()
+        self._arm_timer(later)
 
-    def _proxies(self) -> list[ServiceProxy]:
-        return [p for service in self.services.values() for p in service.proxies] + [
-            p for p, _ in self.forwards
-        ]
-
-    def _pods(self) -> list[PodState]:
-        runners = [r for d in self.deployments.values() for r in d.pods.values()]
-        return [runner.pod for runner in runners]
-
-    @staticmethod
-    def _selected(selector: dict[str, str], pods: list[PodState]) -> list[PodState]:
-        return [
-            pod
-            for pod in pods
-            if all(pod.template["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
-        ]
-
-    def _write(self, resource: resources.Resource, rendered: dict) -> None:
-        """Update the stored object only when it changed, so watchers see real changes only."""
-        current = self.store.get(resource, objects.NAMESPACE, rendered["metadata"]["name"])
-        if current is None:
+    def _arm_timer(self, moments: list[float]) -> None:
+        """Sync again when a rollout may time out or a pod becomes available (minReadySeconds)."""
+        if not moments:
             return
-        for kept in _SERVER_SET:
-            if kept in current["metadata"]:
-                rendered["metadata"][kept] = current["metadata"][kept]
-        rendered["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        if rendered != current:
-            self.store.update(resource, rendered)
+        at = min(moments) + 0.01
+        if self._timer is not None and not self._timer.cancelled() and self._timer_at <= at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = at
+        # Never sooner than a quarter second: a deadline that lands in the second it is checked
+        # in (timestamps have whole seconds) must not spin the loop until that second is over.
+        self._timer = asyncio.get_running_loop().call_later(max(at - time.time(), 0.25), self._timer_fired)
 
-    # --- what users do -----------------------------------------------------------------------
+    def _timer_fired(self) -> None:
+        self._timer, self._timer_at = None, float("inf")
+        self.schedule_sync()
+
+    async def _sync_forwards(self) -> None:
+        live = {pod["metadata"]["uid"]: pod for pod in self.store.list(resources.PODS)}
+        for proxy, name in self.forwards:
+            deployment = self.store.get(resources.DEPLOYMENTS, NAMESPACE, name)
+            selector = (deployment or {}).get("spec", {}).get("selector")
+            candidates = sorted(
+                (state.ip, state.host_port(8081))
+                for state in self.node.pod_states()
+                if state.uid in live
+                and state.ready
+                and not state.terminating
+                and label_selector_matches(selector, live[state.uid]["metadata"].get("labels"))
+            )
+            keep = [backend for backend in proxy.backends if backend in candidates]
+            await proxy.set_backends(keep or candidates[:1])
+
+    def _leaving(self, state: PodState) -> None:
+        """A terminating pod leaves every proxy at once, before the next pass (kube-proxy stops
+        sending new connections as soon as its endpoint is not ready)."""
+        gone = {(state.ip, state.host_port(port)) for port in self.network.target_ports()}
+        self.network.drop(gone)
+        for proxy, _ in self.forwards:
+            proxy.drop_backends(gone)
+
+    # --- what the API server asks (sandbox.apiserver.Controls) -------------------------------
+
+    def delete_gracefully(self, pod: dict, grace_seconds: int | None = None) -> dict | None:
+        """A pod's DELETE as the API server carries it out: ``deletionTimestamp`` now + grace
+        (the node then stops it and removes it); an unscheduled pod goes at once."""
+        metadata = pod["metadata"]
+        current = self.store.get(resources.PODS, metadata.get("namespace", ""), metadata["name"])
+        if current is None:
+            return None
+        if grace_seconds is None:
+            grace_seconds = pods.grace_seconds(current, self.termination_grace_seconds)
+        if not current["spec"].get("nodeName"):
+            return self.store.delete(resources.PODS, metadata.get("namespace", ""), metadata["name"])
+        marked = pods.marked_for_deletion(current, int(grace_seconds))
+        if marked == current:
+            return current
+        updated = self.store.update(resources.PODS, marked)
+        self.schedule_sync()
+        return updated
+
+    def delete_pod(self, name: str, grace_seconds: int | None) -> dict | None:
+        """``DELETE pods/NAME`` (``gracePeriodSeconds`` or None): the pod as the API returns it."""
+        deleted = self.delete_gracefully({"metadata": {"name": name, "namespace": NAMESPACE}}, grace_seconds)
+        self._settle_now()
+        return deleted
 
     def scale(self, deployment: str, replicas: int) -> dict:
-        state = self.deployments[deployment]
-        state.manifest["spec"]["replicas"] = replicas
-        current = self.store.get(resources.DEPLOYMENTS, objects.NAMESPACE, deployment)
+        """The ``scale`` subresource's write: ``spec.replicas``, then its effects at once."""
+        current = self.store.get(resources.DEPLOYMENTS, NAMESPACE, deployment)
+        if current is None:
+            raise KeyError(deployment)
         current["spec"]["replicas"] = replicas
         updated = self.store.update(resources.DEPLOYMENTS, current)
-        self.reconcile()
+        self._settle_now()
         return updated
 
     def runner(self, name: str) -> PodRunner | None:
-        for deployment in self.deployments.values():
-            if name in deployment.pods:
-                return deployment.pods[name]
-        return None
+        """The process of the pod called ``name`` (logs, exec, port-forward, faults)."""
+        return self.node.runner(name)
 
-    def delete_pod(self, name: str, grace_seconds: int | None) -> dict | None:
-        for deployment in self.deployments.values():
-            runner = deployment.pods.get(name)
-            if runner is not None:
-                if not runner.pod.terminating:
-                    self._begin_termination(runner, grace_seconds)
-                    self.reconcile()
-                return objects.pod_object(runner.pod)
-        return None
-
-    def _begin_termination(self, runner: PodRunner, grace_seconds: int | None) -> None:
-        pod = runner.pod
-        default = pod.template["spec"].get("terminationGracePeriodSeconds", 30)
-        grace = default if grace_seconds is None else grace_seconds
-        if self.termination_grace_seconds is not None and grace_seconds is None:
-            grace = self.termination_grace_seconds
-        pod.deletion_timestamp = now_rfc3339()
-        pod.grace_period = int(grace)
-        ports = {8081} | {
-            port["targetPort"] for s in self.services.values() for port in s.obj["spec"]["ports"]
-        }
-        for proxy in self._proxies():
-            proxy.drop_backends({(pod.ip, pod.host_port(port)) for port in ports})
-        self.schedule_sync()
-        task = asyncio.ensure_future(self._terminate(runner, grace))
-        self._terminations.add(task)
-        task.add_done_callback(self._terminations.discard)
-
-    async def _terminate(self, runner: PodRunner, grace: float) -> None:
-        try:
-            await runner.terminate(grace)
-        finally:
-            for deployment in self.deployments.values():
-                deployment.pods.pop(runner.pod.name, None)
-            self.addresses.give_back(runner.pod.ip, runner.pod.port)
-            self.store.delete(resources.PODS, objects.NAMESPACE, runner.pod.name)
-            self.schedule_sync()
+    def pod_states(self) -> list[PodState]:
+        """The node's pods as it runs them."""
+        return self.node.pod_states()
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
-        runners = [r for d in self.deployments.values() for r in d.pods.values()]
-        for deployment in self.deployments.values():
-            deployment.manifest["spec"]["replicas"] = 0
-        await asyncio.gather(*(runner.terminate(grace_seconds) for runner in runners), return_exceptions=True)
-        for runner in runners:
-            runner.kill_now()
-
-
-def _seconds(timestamp: str) -> float:
-    return datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").timestamp()
+        self._stopped = True
+        for task in self._tasks:
+            task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._sync_task is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._sync_task, 5)
+        await self.node.stop(grace_seconds)
+        await self.network.close()
+        for proxy, _ in self.forwards:
+            await proxy.close()

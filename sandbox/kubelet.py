@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sandbox import logs, objects
 from sandbox.objects import PodState
 from sandbox.store import now_rfc3339
 
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PR_SET_PDEATHSIG = 1
 BACKOFF_START_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
+OWN_IMAGE = "k8s-combat"  # the image `make image` builds: the app the sandbox runs
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -40,14 +42,19 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
+    logs.wait_recorded(path)  # the container has exited: let its last output reach the file
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
 
 
-async def probe(host: str, port: int, path: str = "/readyz", limit_seconds: float = 1.0) -> bool:
-    """An httpGet probe: success is a 2xx or 3xx status, as the kubelet counts it."""
+async def probe_failure(host: str, port: int, path: str = "/readyz", limit_seconds: float = 1.0) -> str:
+    """An httpGet probe: "" on success (a 2xx or 3xx status, as the kubelet counts it), else the
+    kubelet's probe output (pkg/probe/http): ``HTTP probe failed with statuscode: 503``, or Go's
+    error for a failed GET, e.g. ``Get "http://IP:PORT/readyz": dial tcp IP:PORT: connect:
+    connection refused``."""
+    url = f"http://{host}:{port}{path}"
     try:
         async with asyncio.timeout(limit_seconds):
             reader, writer = await asyncio.open_connection(host, port)
@@ -56,19 +63,46 @@ async def probe(host: str, port: int, path: str = "/readyz", limit_seconds: floa
                 status_line = await reader.readline()
             finally:
                 writer.close()
-    except (OSError, TimeoutError):
-        return False
+    except ConnectionRefusedError:
+        return f'Get "{url}": dial tcp {host}:{port}: connect: connection refused'
+    except TimeoutError:
+        return f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
+    except OSError as exc:
+        return f'Get "{url}": dial tcp {host}:{port}: {exc.strerror or exc}'
     parts = status_line.split()
-    return len(parts) >= 2 and parts[1][:1] in (b"2", b"3")
+    if len(parts) >= 2 and parts[1][:1] in (b"2", b"3"):
+        return ""
+    if len(parts) >= 2 and parts[1].isdigit():
+        return f"HTTP probe failed with statuscode: {int(parts[1])}"
+    return f'Get "{url}": EOF'
+
+
+async def probe(host: str, port: int, path: str = "/readyz", limit_seconds: float = 1.0) -> bool:
+    """An httpGet probe: success is a 2xx or 3xx status, as the kubelet counts it."""
+    return not await probe_failure(host, port, path, limit_seconds)
+
+
+def _no_note(kind: str, reason: str, message: str) -> None:
+    pass
 
 
 class PodRunner:
     """Runs one pod's container until the pod is deleted; ``changed`` is called on every change."""
 
     def __init__(
-        self, pod: PodState, *, env: dict[str, str], log_path: Path, changed: Callable[[PodState], None]
+        self,
+        pod: PodState,
+        *,
+        env: dict[str, str],
+        log_path: Path,
+        changed: Callable[[PodState], None],
+        note: Callable[[str, str, str], None] = _no_note,
     ) -> None:
+        """``note(type, reason, message)`` records an Event about the container, as the kubelet
+        does: Pulled, Created, Started at each start, BackOff before a restart, Unhealthy for a
+        failed readiness probe (at most once per ``periodSeconds``)."""
         self.pod = pod
+        self.note = note
         self.env = env
         self.log_path = log_path
         self.changed = changed
@@ -83,7 +117,7 @@ class PodRunner:
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:  # noqa: ASYNC230 - a local log file, once per container start
+        with logs.ContainerOutput(self.pod, self.log_path) as output:  # one log file per container start
             return await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -95,8 +129,8 @@ class PodRunner:
                 cwd=ROOT,
                 env=self.env,
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
+                stdout=output.stdout,
+                stderr=output.stderr,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
@@ -104,7 +138,9 @@ class PodRunner:
     async def _run(self) -> None:
         backoff = BACKOFF_START_SECONDS
         while not self._stopping.is_set():
+            self._note_start()
             self.process = await self._spawn()
+            self.note("Normal", "Started", f"Started container {self._container['name']}")
             started = time.monotonic()
             self.pod.running = True
             self.pod.waiting_reason = None
@@ -132,16 +168,55 @@ class PodRunner:
                 self.pod.restarts,
                 log_tail(self.log_path),
             )
+            self.note(
+                "Warning",
+                "BackOff",
+                f"Back-off restarting failed container {self._container['name']} in pod "
+                f"{self.pod.name}_{objects.NAMESPACE}({self.pod.uid})",
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), backoff)
             backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
 
+    @property
+    def _container(self) -> dict:
+        return self.pod.template["spec"]["containers"][0]
+
+    def _note_start(self) -> None:
+        """kuberuntime's events for a container start (the image is never pulled: the sandbox runs
+        the k8s-combat app whatever the image, and says so when the image is another one)."""
+        container = self._container
+        image = container.get("image", "")
+        self.note("Normal", "Pulled", f'Container image "{image}" already present on machine')
+        if image.split("@")[0].split(":")[0] != OWN_IMAGE and not self.pod.restarts:
+            self.note(
+                "Normal",
+                "SandboxImage",
+                f'Image "{image}" is not pulled: the sandbox runs every container as the '
+                "k8s-combat app (python -m combat_app.serving), whatever image it names",
+            )
+        self.note("Normal", "Created", f"Created container {container['name']}")
+
     async def _probe_until_exit(self) -> None:
+        spec = self._container.get("readinessProbe")
+        period = float((spec or {}).get("periodSeconds", 10))
+        started, been_ready, noted = time.monotonic(), False, float("-inf")
         while True:
-            ready = await probe(self.pod.ip, self.pod.port) and not self.failing_readiness
+            failure = await probe_failure(self.pod.ip, self.pod.port)
+            if not failure and self.failing_readiness:
+                failure = "HTTP probe failed with statuscode: 503"
+            ready = not failure
+            been_ready = been_ready or ready
             if ready != self.pod.ready:
                 self.pod.ready = ready
                 self.changed(self.pod)
+            # The kubelet reports each failed probe of a declared readinessProbe; the sandbox probes
+            # faster than periodSeconds, so at most one a period, and not while the app starts.
+            now = time.monotonic()
+            reportable = been_ready or now - started > _startup_allowance(self._container)
+            if failure and spec and reportable and now - noted >= period:
+                noted = now
+                self.note("Warning", "Unhealthy", f"Readiness probe failed: {failure}")
             # Fast until the first success, so a new pod joins the Service promptly; then calmer.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._probe_now.wait(), 0.5 if ready else 0.05)
@@ -177,3 +252,13 @@ class PodRunner:
         if self.process is not None and self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.process.pid, signal.SIGKILL)
+
+
+def _startup_allowance(container: dict) -> float:
+    """How long a starting container may fail its readiness probe unreported: its startupProbe's
+    periodSeconds x failureThreshold, else the readinessProbe's initialDelaySeconds + a period."""
+    startup = container.get("startupProbe")
+    if startup:
+        return float(startup.get("periodSeconds", 10)) * float(startup.get("failureThreshold", 3))
+    readiness = container.get("readinessProbe") or {}
+    return float(readiness.get("initialDelaySeconds", 0)) + float(readiness.get("periodSeconds", 10))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import uvicorn
 
-from sandbox import manifests, objects
+from sandbox import manifests, names, objects, resources, service_env
 from sandbox.addresses import AddressPool
 from sandbox.apiserver import ApiServer
 from sandbox.controller import Cluster
@@ -25,13 +25,25 @@ from sandbox.hand_written import HandWrittenSlices
 from sandbox.objects import PodState
 from sandbox.proxy import AddressInUse, ServiceProxy
 from sandbox.store import Store
+from sandbox.streaming import ApiWebSockets
 
 logger = logging.getLogger(__name__)
 
 CONSUMER = "k8s-combat"
 PROVIDER_SERVICE = "k8s-combat-service"
 # A pod gets what its manifest says, not the environment of whoever started the sandbox.
-_NOT_INHERITED = ("COMBAT_", "DJANGO_", "POD_", "NODE_", "SHUTDOWN_", "DATABASE_", "DASHBOARD_", "KUBECONFIG")
+# Nor the Service variables of a cluster the machine may itself run in: the kubelet's are added.
+_NOT_INHERITED = (
+    "COMBAT_",
+    "DJANGO_",
+    "POD_",
+    "NODE_",
+    "SHUTDOWN_",
+    "DATABASE_",
+    "DASHBOARD_",
+    "KUBECONFIG",
+    "KUBERNETES_",
+)
 
 
 @dataclass
@@ -49,6 +61,7 @@ class Options:
     dashboard: bool = True
     chaos: bool = True
     bookmark_seconds: float = 10.0
+    empty: bool = False  # no workloads at start: the user applies them, as in the tutorial
     max_replicas: int = 10
     provider_env: dict[str, str] = field(default_factory=dict)
     dashboard_env: dict[str, str] = field(default_factory=dict)
@@ -108,6 +121,15 @@ class Sandbox:
         self.store = Store()
         self.addresses = AddressPool(options.pod_network)
         self.service_url = f"http://{options.cluster_ip}:8081"
+        # The cluster DNS (CoreDNS's part): pods find the Service by name through it.
+        self.dns = names.ClusterDns(self.store, names.dns_address(options.cluster_ip))
+        self.service_proxy = ServiceProxy(
+            options.cluster_ip, 8081, mode=options.balancing, name="the Service's ClusterIP (--cluster-ip)"
+        )
+        self.grpc_proxy = ServiceProxy(
+            options.cluster_ip, 50051, mode=options.balancing, name="the Service's gRPC port (--cluster-ip)"
+        )
+        # Whatever Services get applied, k8s-combat-service keeps --cluster-ip (sandbox.services).
         self.cluster = Cluster(
             self.store,
             addresses=self.addresses,
@@ -115,12 +137,13 @@ class Sandbox:
             log_dir=self.state_dir / "logs",
             max_replicas=options.max_replicas,
             termination_grace_seconds=options.grace_seconds,
-        )
-        self.service_proxy = ServiceProxy(
-            options.cluster_ip, 8081, mode=options.balancing, name="the Service's ClusterIP (--cluster-ip)"
-        )
-        self.grpc_proxy = ServiceProxy(
-            options.cluster_ip, 50051, mode=options.balancing, name="the Service's gRPC port (--cluster-ip)"
+            cluster_ip=options.cluster_ip,
+            balancing=options.balancing,
+            reserved_proxies={
+                (options.cluster_ip, 8081): self.service_proxy,
+                (options.cluster_ip, 50051): self.grpc_proxy,
+            },
+            avoid_ips=(self.dns.host,),  # the cluster DNS server's address is no ClusterIP
         )
         self.forward = ServiceProxy(
             "127.0.0.1", options.dashboard_port, name="the dashboard (--dashboard-port)"
@@ -131,6 +154,17 @@ class Sandbox:
 
     def pod_env(self, pod: PodState, container: dict) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
+        # What a kubelet adds for the Services that exist now; the container's own env wins.
+        env.update(
+            service_env.for_pod(
+                self.store.list(resources.SERVICES),
+                namespace=objects.NAMESPACE,
+                enable_service_links=pod.template["spec"].get("enableServiceLinks", True),
+            )
+        )
+        # What the container runtime and the kubelet set up for every pod: its hostname (the pod's
+        # name) and the /etc/hosts line that resolves it to the pod's IP (see sandbox.resolver).
+        env.update(HOSTNAME=pod.name, SANDBOX_HOSTS=f"{pod.ip} {pod.name}")
         fields = {
             "metadata.name": pod.name,
             "status.podIP": pod.ip,
@@ -142,18 +176,25 @@ class Sandbox:
                 env[item["name"]] = str(item["value"])
             elif "fieldRef" in item.get("valueFrom", {}):
                 env[item["name"]] = fields[item["valueFrom"]["fieldRef"]["fieldPath"]]
-        # What the cluster provides in other ways: the Secret's mount, the emptyDir, cluster DNS,
-        # and (for the pod whose ServiceAccount token is mounted) the way to the API server.
+        # What the cluster provides in other ways: the Secret's mount, the emptyDir, cluster DNS
+        # (the pod's resolv.conf, see sandbox.names and sandbox.resolver: the manifests' Service
+        # URLs work by name, unchanged), and (for the pod whose ServiceAccount token is mounted)
+        # the way to the API server.
         env.update(
             DJANGO_SETTINGS_MODULE="combat_app.settings",
             DJANGO_SECRET_KEY_FILE=str(secret_key(self.state_dir)),
             DATABASE_PATH=str(self.state_dir / "db.sqlite3"),
-            COMBAT_SERVICE_URL=self.service_url,
             COMBAT_GRPC_PORT=str(pod.host_port(50051)),
             PYTHONUNBUFFERED="1",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(names.POD_SITE), env.get("PYTHONPATH")])),
+            **names.resolver_environment(self.dns.address, objects.NAMESPACE),
         )
         if pod.template["spec"].get("automountServiceAccountToken"):
             env["KUBECONFIG"] = str(self.kubeconfig)
+            # No token is mounted, so in-cluster config cannot work: KUBERNETES_SERVICE_HOST would
+            # send the kubernetes client (dashboard/kube.py) there instead of to the kubeconfig.
+            for name in [n for n in env if n.startswith(("KUBERNETES_SERVICE_", "KUBERNETES_PORT"))]:
+                del env[name]
             if self.options.chaos:
                 env["DASHBOARD_CHAOS"] = "true"
         if self.options.drain_seconds is not None:
@@ -174,6 +215,14 @@ class Sandbox:
         except AddressInUse as exc:
             api_socket.close()
             raise StartupError(str(exc)) from exc
+        try:
+            await self.dns.start()
+        except OSError as exc:
+            api_socket.close()
+            raise StartupError(
+                f"the cluster DNS cannot listen on {self.dns.address} ({exc.strerror}); "
+                "choose another --cluster-ip"
+            ) from exc
         api_address = f"127.0.0.1:{api_socket.getsockname()[1]}"
         self.api = ApiServer(
             self.store, self.cluster, server_address=api_address, bookmark_seconds=options.bookmark_seconds
@@ -181,6 +230,7 @@ class Sandbox:
         config = uvicorn.Config(
             HandWrittenSlices(self.api, self.store, changed=self.cluster.schedule_sync),
             lifespan="off",
+            ws=ApiWebSockets,  # exec and port-forward: kubectl's subprotocol names (sandbox.streaming)
             log_level="warning",
             access_log=False,
             log_config=None,
@@ -189,50 +239,61 @@ class Sandbox:
         self._server = _EmbeddedServer(config)
         self._server_task = asyncio.create_task(self._server.serve(sockets=[api_socket]))
         write_kubeconfig(self.kubeconfig, f"http://{api_address}")
-        documents = manifests.load()
-        for deployment in manifests.of_kind(documents, "Deployment"):
-            name = deployment["metadata"]["name"]
-            if name == CONSUMER and not options.dashboard:
-                continue
-            if name == PROVIDER_SERVICE and options.providers is not None:
-                deployment["spec"]["replicas"] = options.providers
-            self.cluster.add_deployment(deployment)
-        for service in manifests.of_kind(documents, "Service"):
-            if options.session_affinity:
-                service["spec"]["sessionAffinity"] = "ClientIP"
-                self.service_proxy.affinity_seconds = self.grpc_proxy.affinity_seconds = 10800
-            proxies = {8081: self.service_proxy, 50051: self.grpc_proxy}
-            self.cluster.add_service(
-                service,
-                cluster_ip=options.cluster_ip,
-                proxies=[proxies[p["port"]] for p in service["spec"]["ports"]],
-            )
-        self.cluster.add_forward(self.forward, {"app": CONSUMER})
-        self.cluster.reconcile()
+        if not options.empty:
+            manifests.create(self.store, self._workloads())
+        # 127.0.0.1:8081 is the consumer's pod, as after `kubectl port-forward deploy/k8s-combat`.
+        self.cluster.add_forward(self.forward, CONSUMER)
+        self.cluster.start()
+
+    def _workloads(self) -> list[dict]:
+        """manifests/base's Deployments and Service, as the options shape them."""
+        options, chosen = self.options, []
+        for document in manifests.load():
+            name = document["metadata"]["name"]
+            if document["kind"] == "Deployment":
+                if name == CONSUMER and not options.dashboard:
+                    continue
+                if name == PROVIDER_SERVICE and options.providers is not None:
+                    document["spec"]["replicas"] = options.providers
+            elif document["kind"] == "Service" and options.session_affinity:
+                document["spec"]["sessionAffinity"] = "ClientIP"
+            chosen.append(document)
+        return chosen
 
     async def wait_ready(self, limit_seconds: float) -> bool:
+        """Until every Deployment has rolled out with all its pods ready (at once when there are
+        none: ``--empty``); False after ``limit_seconds``, or at once on a crash loop."""
         deadline = time.monotonic() + limit_seconds
         while time.monotonic() < deadline:
-            runners = [r for d in self.cluster.deployments.values() for r in d.pods.values()]
-            if runners and all(r.pod.ready for r in runners):
+            pods = self.cluster.pod_states()
+            if all(_rolled_out(d) for d in self.store.list(resources.DEPLOYMENTS)) and all(
+                pod.ready for pod in pods if not pod.terminating
+            ):
                 return True
-            if any(r.pod.waiting_reason == "CrashLoopBackOff" for r in runners):
+            if any(pod.waiting_reason == "CrashLoopBackOff" for pod in pods):
                 return False  # say so now rather than after the whole wait
             await asyncio.sleep(0.1)
         return False
 
     def banner(self) -> str:
         options = self.options
-        pods = [r.pod for d in self.cluster.deployments.values() for r in d.pods.values()]
+        pods = self.cluster.pod_states()
         lines = ["", "k8s-combat sandbox is up: a local stand-in for the tutorial's cluster.", ""]
+        if options.empty:
+            lines.append("  Empty       no workloads yet: kubectl apply them (-f FILE, or -k manifests/base)")
         if options.dashboard:
+            once = ", once it runs" if options.empty else ""
             lines.append(
-                f"  Dashboard   http://127.0.0.1:{options.dashboard_port}/   (as after kubectl port-forward)"
+                f"  Dashboard   http://127.0.0.1:{options.dashboard_port}/   (as after kubectl port-forward"
+                f" deploy/{CONSUMER}{once})"
             )
-        lines.append(
-            f"  Service     {PROVIDER_SERVICE}  ClusterIP {options.cluster_ip}:8081  "
-            f"({options.balancing}{', ClientIP affinity' if options.session_affinity else ''})"
-        )
+        for service in self.store.list(resources.SERVICES):
+            address, ports = service["spec"].get("clusterIP", ""), service["spec"].get("ports") or []
+            affinity = ", ClientIP affinity" if service["spec"].get("sessionAffinity") == "ClientIP" else ""
+            lines.append(
+                f"  Service     {service['metadata']['name']}  ClusterIP {address}:"
+                f"{','.join(str(p.get('port')) for p in ports)}  ({options.balancing}{affinity})"
+            )
         for pod in sorted(pods, key=lambda p: p.name):
             state = "ready" if pod.ready else "not ready"
             lines.append(f"  Pod         {pod.name:<46} {pod.ip}:{pod.port}  {state}")
@@ -254,12 +315,24 @@ class Sandbox:
         await self.service_proxy.close()
         await self.grpc_proxy.close()
         await self.forward.close()
+        await self.dns.close()
         if self._server is not None:
             self._server.should_exit = True
             self._server.force_exit = True
         if self._server_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server_task, 5)
+
+
+def _rolled_out(deployment: dict) -> bool:
+    """What ``kubectl rollout status`` waits for, and every replica ready."""
+    status, wanted = deployment.get("status") or {}, deployment["spec"].get("replicas", 1)
+    return (
+        status.get("observedGeneration", 0) >= deployment["metadata"].get("generation", 1)
+        and status.get("updatedReplicas", 0) == wanted
+        and status.get("replicas", 0) == wanted
+        and status.get("readyReplicas", 0) == wanted
+    )
 
 
 def _raise_open_file_limit() -> None:

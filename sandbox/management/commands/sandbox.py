@@ -80,6 +80,11 @@ class Command(BaseCommand):
             "--no-chaos", action="store_true", help="hide the dashboard's scale/delete buttons"
         )
         parser.add_argument(
+            "--empty",
+            action="store_true",
+            help="start with no workloads, as the tutorial's cluster: kubectl apply them",
+        )
+        parser.add_argument(
             "--bookmark-seconds",
             type=_positive_seconds,
             default=10.0,
@@ -105,6 +110,7 @@ class Command(BaseCommand):
             dashboard=not options["no_dashboard"],
             chaos=not options["no_chaos"],
             bookmark_seconds=options["bookmark_seconds"],
+            empty=options["empty"],
             provider_env=provider_env,
             dashboard_env=dashboard_env,
         )

@@ -1,0 +1,267 @@
+"""The sandbox's one node: the scheduler's binding and the kubelet's work, for every pod in the
+store, whoever wrote it (a ReplicaSet, ``kubectl run``, a bare Pod manifest).
+
+``Node.sync()`` is level-triggered, like the kubelet's pod workers:
+
+- a pod without ``spec.nodeName`` is bound to this node, as kube-scheduler does (event
+  ``Scheduled``, "Successfully assigned NS/NAME to NODE", from default-scheduler), unless the node
+  is full (``capacity`` pods, the kubelet's ``maxPods``): then it stays Pending with
+  ``FailedScheduling`` "0/1 nodes are available: 1 Too many pods.", as in a cluster;
+- a bound pod gets a ``PodRunner`` (sandbox.kubelet): a loopback address, the k8s-combat app as
+  its container, readiness probes, restarts with backoff, and the kubelet's events;
+- a pod with ``deletionTimestamp`` (graceful deletion) is stopped: event ``Killing`` ("Stopping
+  container NAME"), out of the Services at once, SIGTERM, SIGKILL after
+  ``deletionGracePeriodSeconds``; then the kubelet's final delete removes it from the store. A pod
+  removed from the store outright (a forced delete) is stopped the same way;
+- the status of every running pod is written back (phase, conditions, container statuses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from sandbox import pods, resources
+from sandbox.addresses import AddressPool
+from sandbox.events import EventRecorder, Source
+from sandbox.kubelet import PodRunner
+from sandbox.objects import PodState
+from sandbox.store import Store, now_rfc3339
+
+logger = logging.getLogger(__name__)
+
+NODE_NAME = "sandbox-node"
+SCHEDULER = "default-scheduler"
+TOO_MANY_PODS = (
+    "0/1 nodes are available: 1 Too many pods. "
+    "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.."
+)
+
+
+class Node:
+    def __init__(
+        self,
+        store: Store,
+        recorder: EventRecorder,
+        *,
+        addresses: AddressPool,
+        pod_env: Callable[[PodState, dict], dict[str, str]],
+        log_dir: Path,
+        changed: Callable[[], None],
+        leaving: Callable[[PodState], None],
+        grace_override: float | None = None,
+        capacity: int = 30,
+        name: str = NODE_NAME,
+    ) -> None:
+        """``changed()`` asks for a sync (a pod's state moved); ``leaving(pod)`` takes a
+        terminating pod out of the Services' proxies at once."""
+        self.store = store
+        self.recorder = recorder
+        self.addresses = addresses
+        self.pod_env = pod_env
+        self.log_dir = log_dir
+        self.changed = changed
+        self.leaving = leaving
+        self.grace_override = grace_override
+        self.capacity = capacity
+        self.name = name
+        self.kubelet = Source("kubelet", name)
+        self.runners: dict[str, PodRunner] = {}  # by pod uid
+        self._ready_changed: dict[str, tuple[bool, str]] = {}
+        self._unschedulable: set[str] = set()
+        self._terminations: set[asyncio.Future] = set()
+
+    # --- what the API server and tests ask --------------------------------------------------------
+
+    def runner(self, name: str) -> PodRunner | None:
+        """The runner of the pod called ``name`` (the live one, if an old one still terminates)."""
+        found = [r for r in self.runners.values() if r.pod.name == name]
+        found.sort(key=lambda r: r.pod.terminating)
+        return found[0] if found else None
+
+    def pod_states(self) -> list[PodState]:
+        """What the node knows of each pod it runs (terminating ones too)."""
+        return [runner.pod for runner in self.runners.values()]
+
+    # --- the sync ---------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        listed = self.store.list(resources.PODS)
+        live = {pod["metadata"]["uid"]: pod for pod in listed}
+        for pod in listed:
+            uid, metadata = pod["metadata"]["uid"], pod["metadata"]
+            if metadata.get("deletionTimestamp"):
+                runner = self.runners.get(uid)
+                if runner is None:  # never started here: nothing to wait for
+                    self._final_delete(pod)
+                elif not runner.pod.terminating:
+                    grace = metadata.get("deletionGracePeriodSeconds")
+                    self._begin_termination(runner, pods.grace_seconds(pod) if grace is None else grace)
+                continue
+            if not pod["spec"].get("nodeName"):
+                pod = self._schedule(pod, listed)
+                if pod is None:
+                    continue
+            if pod["spec"].get("nodeName") == self.name and uid not in self.runners:
+                self._start(pod)
+        for uid, runner in list(self.runners.items()):
+            if uid not in live and not runner.pod.terminating:  # removed outright: stop it anyway
+                self._begin_termination(runner, pods.grace_seconds({"spec": runner.pod.template["spec"]}))
+        for uid, runner in self.runners.items():
+            if uid in live and not runner.pod.terminating:
+                self._write_status(live[uid], runner.pod)
+
+    def _schedule(self, pod: dict, listed: list[dict]) -> dict | None:
+        uid = pod["metadata"]["uid"]
+        bound = sum(1 for p in listed if p["spec"].get("nodeName") == self.name and pods.is_active(p))
+        if bound >= self.capacity:
+            if uid not in self._unschedulable:
+                self._unschedulable.add(uid)
+                self.recorder.record_new(
+                    pod, "Warning", "FailedScheduling", "Scheduling", TOO_MANY_PODS, SCHEDULER, self._instance
+                )
+                pod["status"] = {
+                    **(pod.get("status") or {}),
+                    "phase": "Pending",
+                    "conditions": [
+                        {
+                            "type": "PodScheduled",
+                            "status": "False",
+                            "lastProbeTime": None,
+                            "lastTransitionTime": now_rfc3339(),
+                            "reason": "Unschedulable",
+                            "message": TOO_MANY_PODS,
+                        }
+                    ],
+                }
+                self.store.update(resources.PODS, pod)
+            return None
+        self._unschedulable.discard(uid)
+        pod["spec"]["nodeName"] = self.name
+        pod = self.store.update(resources.PODS, pod)
+        metadata = pod["metadata"]
+        message = f"Successfully assigned {metadata.get('namespace', '')}/{metadata['name']} to {self.name}"
+        self.recorder.record_new(pod, "Normal", "Scheduled", "Binding", message, SCHEDULER, self._instance)
+        return pod
+
+    @property
+    def _instance(self) -> str:
+        return f"{SCHEDULER}-{self.name}"
+
+    def _start(self, pod: dict) -> None:
+        metadata, spec = pod["metadata"], pod["spec"]
+        if not spec.get("containers"):
+            return
+        try:
+            ip, port = self.addresses.take()  # the pod's IP, and where its port 8081 is on this machine
+        except RuntimeError:
+            logger.warning("no loopback address left for pod %s; it stays Pending", metadata["name"])
+            return
+        labels = metadata.get("labels") or {}
+        state = PodState(
+            name=metadata["name"],
+            deployment=self._deployment_of(pod),
+            template_hash=labels.get("pod-template-hash", ""),
+            template={
+                "metadata": {"labels": labels, "annotations": metadata.get("annotations") or {}},
+                "spec": spec,
+            },
+            uid=metadata["uid"],
+            ip=ip,
+            port=port,
+            node=self.name,
+            created=metadata.get("creationTimestamp") or now_rfc3339(),
+        )
+        runner = PodRunner(
+            state,
+            env=self.pod_env(state, spec["containers"][0]),
+            log_path=self.log_dir / f"{state.name}.log",
+            changed=lambda _: self.changed(),
+            note=lambda kind, reason, message: self._note(state, kind, reason, message),
+        )
+        self.runners[state.uid] = runner
+        runner.start()
+
+    def _deployment_of(self, pod: dict) -> str:
+        """The Deployment that owns the pod through its ReplicaSet, or "" for a bare pod."""
+        owner = pods.controller_of(pod)
+        if owner is None or owner.get("kind") != "ReplicaSet":
+            return ""
+        replica_set = self.store.get(
+            resources.REPLICA_SETS, pod["metadata"].get("namespace", ""), owner["name"]
+        )
+        parent = pods.controller_of(replica_set) if replica_set else None
+        return parent["name"] if parent and parent.get("kind") == "Deployment" else ""
+
+    def _note(self, state: PodState, kind: str, reason: str, message: str) -> None:
+        pod = self.store.get(resources.PODS, "default", state.name)
+        if pod is None or pod["metadata"]["uid"] != state.uid:
+            pod = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": state.name, "namespace": "default", "uid": state.uid},
+            }
+        container = state.template["spec"]["containers"][0]["name"]
+        self.recorder.record(pod, kind, reason, message, self.kubelet, f"spec.containers{{{container}}}")
+
+    def _write_status(self, pod: dict, state: PodState) -> None:
+        uid = state.uid
+        last = self._ready_changed.get(uid)
+        if last is None or last[0] != state.ready:
+            last = (state.ready, now_rfc3339())
+            self._ready_changed[uid] = last
+        wanted = pods.status(state, pod["spec"], scheduled=state.created, ready_changed=last[1])
+        if pod.get("status") != wanted:
+            pod["status"] = wanted
+            self.store.update(resources.PODS, pod)
+
+    # --- stopping ---------------------------------------------------------------------------------
+
+    def _begin_termination(self, runner: PodRunner, grace: float) -> None:
+        state = runner.pod
+        state.deletion_timestamp = now_rfc3339()
+        state.grace_period = int(grace)
+        self._note(
+            state,
+            "Normal",
+            "Killing",
+            f"Stopping container {state.template['spec']['containers'][0]['name']}",
+        )
+        self.leaving(state)
+        self.changed()
+        task = asyncio.ensure_future(self._terminate(runner, grace))
+        self._terminations.add(task)
+        task.add_done_callback(self._terminations.discard)
+
+    async def _terminate(self, runner: PodRunner, grace: float) -> None:
+        state = runner.pod
+        try:
+            await runner.terminate(grace)
+        finally:
+            self.runners.pop(state.uid, None)
+            self._ready_changed.pop(state.uid, None)
+            self.addresses.give_back(state.ip, state.port)
+            current = self.store.get(resources.PODS, "default", state.name)
+            if current is not None and current["metadata"]["uid"] == state.uid:
+                self._final_delete(current)
+            self.changed()
+
+    def _final_delete(self, pod: dict) -> None:
+        """The kubelet's delete with grace 0 once the containers are gone: the pod leaves the
+        store, unless finalizers hold it (then whoever owns them removes it)."""
+        metadata = pod["metadata"]
+        if not metadata.get("finalizers"):
+            self.store.delete(resources.PODS, metadata.get("namespace", ""), metadata["name"])
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        runners = list(self.runners.values())
+        await asyncio.gather(*(r.terminate(grace_seconds) for r in runners), return_exceptions=True)
+        for runner in runners:
+            runner.kill_now()
+        for task in list(self._terminations):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task

@@ -1,0 +1,174 @@
+"""Services on the machine's loopback: ClusterIP allocation and kube-proxy's sync.
+
+- ``allocate``: a Service stored without a ``clusterIP`` (and not headless, not ExternalName)
+  gets one, as the API server's Service IP allocator does on create: the ``--cluster-ip`` address
+  is kept for ``k8s-combat-service`` (pods and the README know it), every other Service gets the
+  lowest free address of the same /24 (never the cluster DNS's); ``clusterIPs``, ``ipFamilies``
+  and ``ipFamilyPolicy`` follow.
+- ``sync``: for every port of every Service with a ClusterIP on 127.0.0.0/8, a ``ServiceProxy``
+  listens on ``clusterIP:port`` while the Service has ready endpoints (from its EndpointSlices,
+  the hand-written ones too, as kube-proxy reads them), balancing per connection
+  (``--balancing``) or pinned per client with ``sessionAffinity: ClientIP`` (for
+  ``sessionAffinityConfig.clientIP.timeoutSeconds``, default 10800). A Service deleted, or a
+  port removed, closes its proxy; established connections carry on, as with kube-proxy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable
+
+from sandbox import backends, resources
+from sandbox.proxy import ServiceProxy
+from sandbox.store import Store
+
+logger = logging.getLogger(__name__)
+
+PROVIDER_SERVICE = "k8s-combat-service"
+DEFAULT_AFFINITY_SECONDS = 10800
+Key = tuple[str, int]  # (clusterIP, port)
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network("127.0.0.0/8")
+    except ValueError:
+        return False
+
+
+def wants_ip(service: dict) -> bool:
+    """A Service the allocator owes an address: no ``clusterIP`` yet, not ExternalName."""
+    spec = service.get("spec") or {}
+    return spec.get("type") != "ExternalName" and not spec.get("clusterIP")
+
+
+def affinity_seconds(service: dict) -> float | None:
+    """Seconds a client stays pinned (``sessionAffinity: ClientIP``), or None without affinity."""
+    spec = service.get("spec") or {}
+    if spec.get("sessionAffinity") != "ClientIP":
+        return None
+    config = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds")
+    return float(config or DEFAULT_AFFINITY_SECONDS)
+
+
+class ServiceNetwork:
+    """``reserved``: proxies made beforehand (their addresses checked at start-up), used for
+    their (address, port) instead of new ones."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        cluster_ip: str,
+        mode: str = "random",
+        reserved: dict[Key, ServiceProxy] | None = None,
+        avoid: tuple[str, ...] = (),
+    ) -> None:
+        self.store = store
+        self.cluster_ip = cluster_ip
+        self.mode = mode
+        self.proxies: dict[Key, ServiceProxy] = dict(reserved or {})
+        self._reserved = set(self.proxies)
+        self._avoid = set(avoid)
+        self._failed: set[Key] = set()
+
+    # --- the allocator -------------------------------------------------------------------------
+
+    def allocate(self) -> None:
+        services = self.store.list(resources.SERVICES)
+        taken = {(s.get("spec") or {}).get("clusterIP") for s in services} | self._avoid
+        for service in services:
+            if not wants_ip(service):
+                continue
+            address = self._free(service, taken)
+            if address is None:
+                logger.warning("no ClusterIP left for service %s", service["metadata"]["name"])
+                continue
+            taken.add(address)
+            spec = service["spec"]
+            spec.update(clusterIP=address, clusterIPs=[address])
+            spec.setdefault("ipFamilies", ["IPv4"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+            self.store.update(resources.SERVICES, service)
+
+    def _free(self, service: dict, taken: set) -> str | None:
+        if service["metadata"]["name"] == PROVIDER_SERVICE and self.cluster_ip not in taken:
+            return self.cluster_ip
+        network = ipaddress.ip_network(f"{self.cluster_ip}/24", strict=False)
+        for host in network.hosts():
+            address = str(host)
+            if address != self.cluster_ip and address not in taken:
+                return address
+        return None
+
+    # --- kube-proxy ----------------------------------------------------------------------------
+
+    async def sync(self, host_port: Callable[[str, int], int]) -> None:
+        """Program every Service's proxies; ``host_port(pod, port)`` is where a pod's port
+        listens on this machine."""
+        slices = self.store.list(resources.ENDPOINT_SLICES)
+        wanted: set[Key] = set()
+        for service in self.store.list(resources.SERVICES):
+            spec = service.get("spec") or {}
+            address = spec.get("clusterIP") or ""
+            if spec.get("type") == "ExternalName" or not _loopback(address):
+                continue
+            name = service["metadata"]["name"]
+            namespace = service["metadata"].get("namespace", "default")
+            own = [s for s in slices if backends.of_service(name, namespace)(s)]
+            family = (spec.get("ipFamilies") or ["IPv4"])[0]
+            for port in spec.get("ports") or []:
+                if port.get("protocol", "TCP") != "TCP" or not isinstance(port.get("port"), int):
+                    continue
+                key = (address, port["port"])
+                wanted.add(key)
+                proxy = self.proxies.get(key)
+                if proxy is None:
+                    proxy = self.proxies[key] = ServiceProxy(
+                        address,
+                        port["port"],
+                        mode=self.mode,
+                        name=f"service {namespace}/{name} {address}:{port['port']}",
+                    )
+                proxy.affinity_seconds = affinity_seconds(service)
+                ready = backends.service_backends(
+                    own, family=family, port_name=port.get("name", ""), host_port=host_port
+                )
+                await self._program(key, proxy, ready)
+        for key in [k for k in self.proxies if k not in wanted]:
+            proxy = self.proxies[key]
+            await proxy.set_backends([])
+            if key not in self._reserved:
+                await proxy.close()
+                del self.proxies[key]
+
+    async def _program(self, key: Key, proxy: ServiceProxy, ready: list[tuple[str, int]]) -> None:
+        try:
+            await proxy.set_backends(ready)
+        except OSError as exc:
+            if key not in self._failed:
+                self._failed.add(key)
+                logger.warning(
+                    "%s: cannot listen (%s); the Service is unreachable", proxy.name, exc.strerror or exc
+                )
+            return
+        self._failed.discard(key)
+
+    def drop(self, gone: set[tuple[str, int]]) -> None:
+        """Take a terminating pod's addresses out of every proxy at once."""
+        for proxy in self.proxies.values():
+            proxy.drop_backends(gone)
+
+    def target_ports(self) -> set[int]:
+        """The container ports the Services send to (8081 always): what a leaving pod drops."""
+        ports = {8081}
+        for service in self.store.list(resources.SERVICES):
+            for port in (service.get("spec") or {}).get("ports") or []:
+                if isinstance(port.get("targetPort"), int):
+                    ports.add(port["targetPort"])
+        return ports
+
+    async def close(self) -> None:
+        for proxy in self.proxies.values():
+            await proxy.close()
