@@ -1,13 +1,15 @@
 """Who this pod is: the name, IP and node that every answer carries.
 
 The values come from the downward API (``POD_NAME``, ``POD_IP``, ``NODE_NAME`` in the
-manifests). Outside a cluster the hostname stands in, as it does for the seed's Go app,
-whose only identity was its hostname.
+manifests). Without them the hostname stands in, as it does for the seed's Go app, whose only
+identity was its hostname: in a pod that is the pod's name (``$HOSTNAME``, as the container
+runtime sets it), and it resolves to the pod's IP (the kubelet's /etc/hosts entry).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import socket
 from dataclasses import dataclass
 
@@ -37,7 +39,7 @@ def _host_ip(hostname: str) -> str:
 
 
 def from_environment() -> PodIdentity:
-    hostname = socket.gethostname()
+    hostname = os.environ.get("HOSTNAME") or socket.gethostname()
     return PodIdentity(
         name=env_header_value("POD_NAME", hostname),
         ip=env_header_value("POD_IP", "") or _host_ip(hostname),
