@@ -8,6 +8,14 @@ before it times out, as the real server does), and ends after ``timeoutSeconds``
 The fault switches make streams misbehave the way real API servers and the proxies in front
 of them do, so that clients' watch loops can be tested: drop every stream, go silent, or
 answer the next watch requests with an HTTP error.
+
+Whatever a fault does, a stream keeps the watch contract: its events come in resourceVersion
+order, none is lost on a stream that goes on, and a BOOKMARK at resourceVersion R means every
+event up to R has been sent on that stream. So a silenced stream holds its events back (they
+wait, in order, and go out when it heals, before any bookmark), and a bookmark is sent only when
+the stream has caught up: nothing is waiting in its queue, so the store's resourceVersion is a
+promise kept. The initial-events-end bookmark carries the resourceVersion of the snapshot the
+initial events came from.
 """
 
 from __future__ import annotations
@@ -19,9 +27,8 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from sandbox import objects, tables
+from sandbox import bookmarks, generic_tables, objects
 from sandbox.resources import Resource
 from sandbox.store import Gone, Store
 from sandbox.wire import JSON, TABLE_TYPE, ApiError, Request, Send
@@ -105,6 +112,7 @@ class WatchStreams:
         )
         try:
             watcher = self.store.watch(resource, options.since, accepts)
+            snapshot = self.store.resource_version  # what the initial events show
         except Gone as gone:
             expired = objects.status(410, "Expired", str(gone))
             await send({"type": "http.response.body", "body": _line("ERROR", expired), "more_body": False})
@@ -112,7 +120,7 @@ class WatchStreams:
         disconnected = asyncio.ensure_future(_until_disconnect(receive))
         self.open += 1
         try:
-            await self._stream(send, resource, watcher, options, disconnected)
+            await self._stream(send, resource, watcher, options, disconnected, snapshot)
         finally:
             self.open -= 1
             self.store.unwatch(watcher)
@@ -123,7 +131,13 @@ class WatchStreams:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _stream(
-        self, send: Send, resource: Resource, watcher, options: _Options, disconnected: asyncio.Future
+        self,
+        send: Send,
+        resource: Resource,
+        watcher,
+        options: _Options,
+        disconnected: asyncio.Future,
+        snapshot: int,
     ) -> None:
         initial_left = watcher.queue.qsize() if options.initial_events else -1
         first = True
@@ -133,28 +147,34 @@ class WatchStreams:
         while not disconnected.done() and generation == self.faults.generation:
             now = time.monotonic()
             if now >= deadline:
-                if options.bookmarks and not self.faults.silenced:
+                if options.bookmarks and not self.faults.silenced and watcher.queue.empty():
                     await self._bookmark(send, resource)
                 return
+            if self.faults.silenced:
+                # Silent, not lossy: the events wait in the queue, in order, until the stream heals.
+                await asyncio.wait({disconnected}, timeout=min(0.25, deadline - now))
+                continue
             if initial_left == 0:
                 initial_left = -1
-                await self._bookmark(send, resource, initial_end=True)
-            # Wake at least every 0.25 s, to notice a disconnect or a dropped-watches fault.
+                await self._bookmark(send, resource, snapshot, initial_end=True)
+            # Wake at least every 0.25 s, to notice a disconnect, a fault or the silence switch.
             wait = min(deadline, next_bookmark if options.bookmarks else deadline, now + 0.25) - now
             try:
                 event = await asyncio.wait_for(watcher.queue.get(), timeout=max(wait, 0.001))
             except TimeoutError:
-                if options.bookmarks and time.monotonic() >= next_bookmark and not self.faults.silenced:
+                # Only once caught up (nothing queued, checked now: events may have come in while
+                # the wait was being cancelled) has every event up to the store's resourceVersion
+                # that this watch selects been sent, which is what a bookmark promises.
+                due = options.bookmarks and time.monotonic() >= next_bookmark and not self.faults.silenced
+                if due and watcher.queue.empty():
                     await self._bookmark(send, resource)
                     next_bookmark = time.monotonic() + self.bookmark_seconds
                 continue
             if initial_left > 0:
                 initial_left -= 1
-            if self.faults.silenced:
-                continue
             body = event.object
             if options.as_table:  # only the first event carries the column definitions
-                body = tables.table(
+                body = generic_tables.table(
                     resource,
                     [body],
                     resource_version=str(event.resource_version),
@@ -164,9 +184,11 @@ class WatchStreams:
                 first = False
             await send({"type": "http.response.body", "body": _line(event.type, body), "more_body": True})
 
-    async def _bookmark(self, send: Send, resource: Resource, *, initial_end: bool = False) -> None:
-        metadata: dict[str, Any] = {"resourceVersion": str(self.store.resource_version)}
-        if initial_end:
-            metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
-        bookmark = {"kind": resource.kind, "apiVersion": resource.api_version, "metadata": metadata}
+    async def _bookmark(
+        self, send: Send, resource: Resource, version: int | None = None, *, initial_end: bool = False
+    ) -> None:
+        """A BOOKMARK at ``version`` (the store's now, when the stream has caught up)."""
+        version = self.store.resource_version if version is None else version
+        ended = {"k8s.io/initial-events-end": "true"} if initial_end else None
+        bookmark = bookmarks.bookmark_object(resource, version, ended)  # the real server's shape
         await send({"type": "http.response.body", "body": _line("BOOKMARK", bookmark), "more_body": True})
