@@ -41,6 +41,8 @@ def status(code: int, reason: str, message: str, *, name: str = "", kind: str = 
         "reason": reason,
         "code": code,
     }
+    if not reason:  # StatusReasonUnknown is "", and omitted
+        del body["reason"]
     if name or kind:
         body["details"] = {k: v for k, v in (("name", name), ("group", group), ("kind", kind)) if v}
     return body

@@ -30,7 +30,11 @@ READ = ("get", "list", "watch")
 WRITE = ("create", "update", "patch", "delete", "deletecollection")
 ALL_VERBS = (*READ, *WRITE)
 
-NAMESPACES = Resource("", "v1", "namespaces", "Namespace", "namespace", ALL_VERBS, ("ns",), namespaced=False)
+# Namespaces are deleted one at a time: no deletecollection, as on a real server.
+NAMESPACE_VERBS = tuple(verb for verb in ALL_VERBS if verb != "deletecollection")
+NAMESPACES = Resource(
+    "", "v1", "namespaces", "Namespace", "namespace", NAMESPACE_VERBS, ("ns",), namespaced=False
+)
 PODS = Resource("", "v1", "pods", "Pod", "pod", ALL_VERBS, ("po",), categories=("all",))
 SERVICES = Resource("", "v1", "services", "Service", "service", ALL_VERBS, ("svc",), categories=("all",))
 ENDPOINTS = Resource("", "v1", "endpoints", "Endpoints", "endpoints", ALL_VERBS, ("ep",))

@@ -7,8 +7,11 @@ are those of the Kubernetes API server's printers for the same kinds.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
+from sandbox import pod_printer
 from sandbox.resources import DEPLOYMENTS, ENDPOINT_SLICES, ENDPOINTS, EVENTS, PODS, SERVICES, Resource
 
 
@@ -44,58 +47,74 @@ def _column(name: str, kind: str = "string", *, priority: int = 0, fmt: str = ""
     return {"name": name, "type": kind, "format": fmt, "description": "", "priority": priority}
 
 
-def _pod_row(pod: dict) -> list:
-    statuses = pod["status"].get("containerStatuses", [])
-    ready = sum(1 for s in statuses if s.get("ready"))
-    restarts = sum(s.get("restartCount", 0) for s in statuses)
-    reason = pod["status"].get("phase", "Pending")
-    for container in statuses:
-        waiting = container.get("state", {}).get("waiting")
-        terminated = container.get("state", {}).get("terminated")
-        if waiting and waiting.get("reason"):
-            reason = waiting["reason"]
-        elif terminated:
-            reason = terminated.get("reason") or "Error"
-    if pod["metadata"].get("deletionTimestamp"):
-        reason = "Terminating"
-    return [
-        pod["metadata"]["name"],
-        f"{ready}/{len(pod['spec']['containers'])}",
-        reason,
-        restarts,
-        age(pod),
-        pod["status"].get("podIP") or "<none>",
-        pod["spec"].get("nodeName") or "<none>",
-        "<none>",
-        "<none>",
-    ]
+def selector_string(selector: dict | None) -> str:
+    """metav1.LabelSelectorAsSelector(...).String(): requirements sorted by key, ``k=v``,
+    ``k in (a,b)``, ``k notin (a)``, ``k``, ``!k``; "<none>" for no selector, "" for an empty one."""
+    if selector is None:
+        return "<none>"
+    requirements = [(k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()]
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression.get("key", ""), expression.get("operator")
+        values = ",".join(sorted(expression.get("values") or []))
+        text = {
+            "In": f"{key} in ({values})",
+            "NotIn": f"{key} notin ({values})",
+            "Exists": key,
+            "DoesNotExist": f"!{key}",
+        }.get(operator, "<invalid>")
+        requirements.append((key, text))
+    return ",".join(text for _, text in sorted(requirements, key=lambda r: r[0]))
 
 
 def _deployment_row(deployment: dict) -> list:
-    spec, state = deployment["spec"], deployment.get("status", {})
-    containers = deployment["spec"]["template"]["spec"]["containers"]
-    selector = ",".join(f"{k}={v}" for k, v in spec["selector"]["matchLabels"].items())
+    spec, state = deployment.get("spec") or {}, deployment.get("status") or {}
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
     return [
         deployment["metadata"]["name"],
-        f"{state.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+        f"{state.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
         state.get("updatedReplicas", 0),
         state.get("availableReplicas", 0),
         age(deployment),
-        ",".join(c["name"] for c in containers),
+        ",".join(c.get("name", "") for c in containers),
         ",".join(c.get("image", "") for c in containers),
-        selector,
+        selector_string(spec.get("selector")),
     ]
 
 
+def _external_ip(service: dict) -> str:
+    """getServiceExternalIP, with the server's wide view."""
+    spec = service.get("spec") or {}
+    external = spec.get("externalIPs") or []
+    kind = spec.get("type", "")
+    if kind in ("ClusterIP", "NodePort"):
+        return ",".join(external) or "<none>"
+    if kind == "LoadBalancer":
+        ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        balancers = sorted(
+            {i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")}
+        )
+        shown = [*balancers, *external]
+        return ",".join(shown) or "<pending>"
+    if kind == "ExternalName":
+        return spec.get("externalName", "")
+    return "<unknown>"
+
+
 def _service_row(service: dict) -> list:
-    spec = service["spec"]
-    ports = ",".join(f"{p['port']}/{p.get('protocol', 'TCP')}" for p in spec.get("ports", []))
-    selector = ",".join(f"{k}={v}" for k, v in sorted(spec.get("selector", {}).items())) or "<none>"
+    spec = service.get("spec") or {}
+    ports = ",".join(
+        f"{p.get('port')}:{p['nodePort']}/{p.get('protocol', '')}"
+        if p.get("nodePort")
+        else f"{p.get('port')}/{p.get('protocol', '')}"
+        for p in spec.get("ports") or []
+    )
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items())) or "<none>"
+    cluster_ips = spec.get("clusterIPs") or []
     return [
         service["metadata"]["name"],
-        spec.get("type", "ClusterIP"),
-        spec.get("clusterIP", "<none>"),
-        "<none>",
+        spec.get("type", ""),
+        cluster_ips[0] if cluster_ips else "<none>",
+        _external_ip(service),
         ports or "<none>",
         age(service),
         selector,
@@ -132,7 +151,11 @@ def _slice_row(endpoint_slice: dict) -> list:
     every address of every endpoint is listed (an FQDN slice's names as they are); an empty or
     null list is "<unset>"."""
     ports = [
-        str(port["port"]) if port.get("port") is not None else port.get("name") or "*"
+        str(port["port"])
+        if port.get("port") is not None
+        else port["name"]
+        if port.get("name") is not None
+        else "*"
         for port in endpoint_slice.get("ports") or []
     ]
     addresses = [a for e in endpoint_slice.get("endpoints") or [] for a in e.get("addresses") or []]
@@ -145,8 +168,42 @@ def _slice_row(endpoint_slice: dict) -> list:
     ]
 
 
+def _since(timestamp: str | None) -> str:
+    """translateTimestampSince / translateMicroTimestampSince: "<unknown>" for none."""
+    if not timestamp:
+        return "<unknown>"
+    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if "." in timestamp else "%Y-%m-%dT%H:%M:%SZ"
+    moment = datetime.strptime(timestamp, pattern).replace(tzinfo=UTC)
+    return human_duration((datetime.now(UTC) - moment).total_seconds())
+
+
 def _event_row(event: dict) -> list:
-    return [event["metadata"]["name"], age(event)]
+    """printEvent (pkg/printers/internalversion): the server prints every column, wide ones too.
+    An events.k8s.io event has no first/last timestamp but an eventTime; series count instead."""
+    first = _since(event.get("firstTimestamp") or event.get("eventTime"))
+    last = _since(event["lastTimestamp"]) if event.get("lastTimestamp") else first
+    count = event.get("count") or 1
+    if event.get("series"):
+        last = _since(event["series"].get("lastObservedTime"))
+        count = event["series"].get("count", count)
+    involved, source = event.get("involvedObject") or {}, event.get("source") or {}
+    kind = (involved.get("kind") or "").lower()
+    target = f"{kind}/{involved['name']}" if involved.get("name") else kind
+    component = source.get("component") or event.get("reportingComponent") or ""
+    host = source.get("host") or event.get("reportingInstance") or ""
+    origin = "<unknown>" if not component else f"{component}, {host}" if host else component
+    return [
+        last,
+        event.get("type", ""),
+        event.get("reason", ""),
+        target,
+        involved.get("fieldPath", ""),
+        origin,
+        (event.get("message") or "").strip(),
+        first,
+        count,
+        event["metadata"]["name"],
+    ]
 
 
 PRINTERS = {
@@ -162,7 +219,7 @@ PRINTERS = {
             _column("Nominated Node", priority=1),
             _column("Readiness Gates", priority=1),
         ],
-        _pod_row,
+        pod_printer.pod_row,
     ),
     DEPLOYMENTS: (
         [
@@ -200,8 +257,33 @@ PRINTERS = {
         ],
         _slice_row,
     ),
-    EVENTS: ([_column("Name", fmt="name"), _column("Age")], _event_row),
+    EVENTS: (
+        [
+            _column("Last Seen"),
+            _column("Type"),
+            _column("Reason"),
+            _column("Object"),
+            _column("Subobject", priority=1),
+            _column("Source", priority=1),
+            _column("Message"),
+            _column("First Seen", priority=1),
+            _column("Count", priority=1),
+            _column("Name", priority=1, fmt="name"),
+        ],
+        _event_row,
+    ),
 }
+
+
+# The real printers' column definitions (names, types, descriptions), as a v1.29 API server
+# serves them: ``printer_columns.json``, written from its Tables.
+_COLUMNS = json.loads((Path(__file__).with_name("printer_columns.json")).read_text())
+
+
+def columns_of(resource: Resource, columns: list[dict]) -> list[dict]:
+    """``columns`` with each one's definition as the real server's printer gives it."""
+    known = {c["name"]: c for c in _COLUMNS.get(resource.plural, [])}
+    return [{**column, **known.get(column["name"], {})} for column in columns]
 
 
 def _row_object(obj: dict, include: str) -> dict | None:
@@ -223,14 +305,15 @@ def table(
     columns, row = PRINTERS[resource]
     rows = []
     for obj in objects:
-        entry = {"cells": row(obj)[: len(columns)]}
-        if (row_object := _row_object(obj, include)) is not None:
-            entry["object"] = row_object
+        entry: dict = {"cells": row(obj)[: len(columns)]}
+        if resource is PODS and (conditions := pod_printer.row_conditions(obj)):
+            entry["conditions"] = conditions
+        entry["object"] = _row_object(obj, include)  # null with includeObject=None, as the server
         rows.append(entry)
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": resource_version},
-        "columnDefinitions": columns if with_columns else [],
+        "columnDefinitions": columns_of(resource, columns) if with_columns else [],
         "rows": rows,
     }
