@@ -1,51 +1,52 @@
 """Field sets over typed objects: what server-side apply tracks in ``managedFields``.
 
 A port of the parts of structured-merge-diff (``sigs.k8s.io/structured-merge-diff``, the library
-the API server's field manager is built on) that the sandbox needs, on plain JSON values:
+the API server's field manager is built on) that the sandbox needs, on plain JSON values walked
+with their schema (``sandbox.merge_schema``); paths, and their written forms, are
+``sandbox.field_paths``:
 
-- a *path* is a tuple of elements ``("f", name)`` (a field or map key), ``("k", '{"name":"app"}')``
-  (a list item by its keys), ``("v", '"x"')`` (an item of a set), ``("i", 3)`` (by index);
 - a *set* is a Python ``set`` of member paths (``typed/tofieldset.go``: leaves, list items, map
   keys that are not struct fields, empty or null values);
 - ``compare`` gives the added, modified and removed paths between two objects (``compare.go``);
 - ``merge`` is apply's merge of a configuration into the live object (``merge.go``, keep-RHS);
-- ``remove_items`` drops the values at a set's paths (``remove.go``);
-- ``to_fields_v1`` / ``from_fields_v1`` read and write the ``fieldsV1`` trie of ``managedFields``.
+- ``remove_items`` drops the values at a set's paths (``remove.go``).
 
 Pure functions; ``FieldError`` for an object the schema cannot index (a list item without its key).
+The names of ``sandbox.field_paths`` that callers use are importable from here too.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.field_paths import (
+    MISSING,
+    FieldError,
+    Path,
+    canonical,
+    from_fields_v1,
+    path_text,
+    same,
+    to_fields_v1,
+)
 from sandbox.merge_schema import KEY_DEFAULTS, Node
 
-MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()  # absent, unlike null
-Path = tuple
-
-
-class FieldError(ValueError):
-    pass
-
-
-def canonical(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def same(left: object, right: object) -> bool:
-    """JSON equality as structured-merge-diff has it: 1 == 1.0, but true is not 1."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
-    if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(same(left[k], right[k]) for k in left)
-    if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(same(a, b) for a, b in zip(left, right, strict=True))
-    if isinstance(left, int | float) and isinstance(right, int | float):
-        return left == right
-    return type(left) is type(right) and left == right
+__all__ = [
+    "MISSING",
+    "Comparison",
+    "FieldError",
+    "Path",
+    "compare",
+    "from_fields_v1",
+    "item_element",
+    "merge",
+    "path_text",
+    "remove_items",
+    "same",
+    "to_field_set",
+    "to_fields_v1",
+]
 
 
 def _shape(node: Node, *values: object) -> str:
@@ -281,72 +282,3 @@ def remove_items(value: object, paths: set[Path], node: Node) -> object:
             out_items.append(remove_items(item, below, node.element) if below else item)
         return out_items or None
     return value
-
-
-# --- fieldsV1 and paths as text ------------------------------------------------------------------
-
-_ORDER = {"f": 0, "k": 1, "v": 2, "i": 3}
-
-
-def _element_text(element: tuple) -> str:
-    kind, value = element
-    return f"{kind}:{value}"
-
-
-def to_fields_v1(paths: set[Path]) -> dict:
-    """The ``fieldsV1`` trie: ``"."`` marks a member that also has members below it."""
-    trie: dict = {}
-    members: set[Path] = set(paths)
-    for path in sorted(paths, key=lambda p: [(_ORDER[e[0]], str(e[1])) for e in p]):
-        node = trie
-        for element in path:
-            node = node.setdefault(_element_text(element), {})
-    _mark(trie, (), members)
-    return trie
-
-
-def _mark(trie: dict, path: Path, members: set[Path]) -> None:
-    for text, below in list(trie.items()):
-        kind, _, value = text.partition(":")
-        child = (*path, (kind, int(value) if kind == "i" else value))
-        if below:
-            _mark(below, child, members)
-            if child in members:
-                trie[text] = {".": {}, **below}
-
-
-def from_fields_v1(trie: dict, path: Path = ()) -> set[Path]:
-    out: set[Path] = set()
-    for text, below in (trie or {}).items():
-        if text == ".":
-            out.add(path)
-            continue
-        kind, _, value = text.partition(":")
-        if kind not in _ORDER:
-            raise FieldError(f"unknown path element {text!r}")
-        element = (
-            kind,
-            int(value) if kind == "i" else canonical(json.loads(value)) if kind in "kv" else value,
-        )
-        child = (*path, element)
-        if not below:
-            out.add(child)
-        else:
-            out |= from_fields_v1(below, child)
-    return out
-
-
-def path_text(path: Path) -> str:
-    """A path as the API server prints it in conflicts: ``.spec.containers[name="app"].image``."""
-    parts = []
-    for kind, value in path:
-        if kind == "f":
-            parts.append(f".{value}")
-        elif kind == "k":
-            keys = json.loads(value)
-            parts.append("[" + ",".join(f"{k}={json.dumps(v)}" for k, v in keys.items()) + "]")
-        elif kind == "v":
-            parts.append(f"[={value}]")
-        else:
-            parts.append(f"[{value}]")
-    return "".join(parts)

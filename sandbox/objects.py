@@ -7,22 +7,13 @@ closely enough that the `kubernetes` client's models and `kubectl` accept them.
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
 import random
-import uuid
 from dataclasses import dataclass
 
 NAMESPACE = "default"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # on every EndpointSlice of a Service
 # Kubernetes' rand.SafeEncodeString alphabet: no vowels, no look-alikes.
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
-def template_hash(template: dict) -> str:
-    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
-    return "".join(SAFE_ALPHABET[byte % len(SAFE_ALPHABET)] for byte in digest[:10])
 
 
 def random_suffix(length: int = 5, rng: random.Random | None = None) -> str:
@@ -50,7 +41,7 @@ def status(code: int, reason: str, message: str, *, name: str = "", kind: str = 
 
 @dataclass
 class PodState:
-    """What the controller knows of one pod; ``pod_object`` renders it."""
+    """What the controller knows of one pod; ``sandbox.pods.status`` reports it as the kubelet does."""
 
     name: str
     deployment: str
@@ -80,128 +71,6 @@ class PodState:
         return container_port + self.port - 8081
 
 
-def _condition(kind: str, ok: bool, when: str) -> dict:
-    return {
-        "type": kind,
-        "status": "True" if ok else "False",
-        "lastProbeTime": None,
-        "lastTransitionTime": when,
-    }
-
-
-def pod_object(pod: PodState) -> dict:
-    template = copy.deepcopy(pod.template)
-    spec = template["spec"]
-    spec["nodeName"] = pod.node
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("dnsPolicy", "ClusterFirst")
-    spec.setdefault("schedulerName", "default-scheduler")
-    container = spec["containers"][0]
-    if pod.running:
-        state = {"running": {"startedAt": pod.started or pod.created}}
-    elif pod.waiting_reason:
-        state = {"waiting": {"reason": pod.waiting_reason}}
-    elif pod.last_exit_code is not None:
-        state = {
-            "terminated": {
-                "exitCode": pod.last_exit_code,
-                "reason": "Completed" if pod.last_exit_code == 0 else "Error",
-            }
-        }
-    else:
-        state = {"waiting": {"reason": "ContainerCreating"}}
-    container_status = {
-        "name": container["name"],
-        "image": container.get("image", "k8s-combat"),
-        "imageID": "",
-        "ready": pod.ready,
-        "started": pod.running,
-        "restartCount": pod.restarts,
-        "state": state,
-    }
-    if pod.last_exit_code is not None and pod.restarts:
-        container_status["lastState"] = {"terminated": {"exitCode": pod.last_exit_code}}
-    phase = "Running" if pod.running or pod.restarts else "Pending"
-    metadata = {
-        "name": pod.name,
-        "namespace": NAMESPACE,
-        "uid": pod.uid,
-        "creationTimestamp": pod.created,
-        "labels": {**template["metadata"].get("labels", {}), "pod-template-hash": pod.template_hash},
-        "ownerReferences": [
-            {
-                "apiVersion": "apps/v1",
-                "kind": "ReplicaSet",
-                "name": f"{pod.deployment}-{pod.template_hash}",
-                "uid": str(
-                    uuid.uuid5(uuid.NAMESPACE_URL, f"replicaset/{pod.deployment}-{pod.template_hash}")
-                ),
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ],
-    }
-    if pod.terminating:
-        metadata["deletionTimestamp"] = pod.deletion_timestamp
-        metadata["deletionGracePeriodSeconds"] = pod.grace_period
-    when = pod.started or pod.created
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": metadata,
-        "spec": spec,
-        "status": {
-            "phase": phase,
-            "hostIP": "127.0.0.1",
-            "hostIPs": [{"ip": "127.0.0.1"}],
-            "podIP": pod.ip,
-            "podIPs": [{"ip": pod.ip}],
-            "startTime": pod.created,
-            "qosClass": "Burstable",
-            "conditions": [
-                _condition("PodScheduled", True, pod.created),
-                _condition("Initialized", True, pod.created),
-                _condition("ContainersReady", pod.ready, when),
-                _condition("Ready", pod.ready, when),
-            ],
-            "containerStatuses": [container_status],
-        },
-    }
-
-
-def deployment_object(manifest: dict, *, pods: list[PodState]) -> dict:
-    deployment = copy.deepcopy(manifest)
-    deployment["metadata"].setdefault("namespace", NAMESPACE)
-    live = [pod for pod in pods if not pod.terminating]
-    ready = [pod for pod in live if pod.ready]
-    wanted = deployment["spec"].get("replicas", 1)
-    status_fields = {
-        "observedGeneration": deployment["metadata"].get("generation", 1),
-        "replicas": len(live),
-        "updatedReplicas": len(live),
-        "readyReplicas": len(ready),
-        "availableReplicas": len(ready),
-        "conditions": [
-            {
-                "type": "Available",
-                "status": "True" if len(ready) >= min(wanted, 1) else "False",
-                "reason": "MinimumReplicasAvailable",
-                "message": "Deployment has minimum availability.",
-            },
-            {
-                "type": "Progressing",
-                "status": "True",
-                "reason": "NewReplicaSetAvailable",
-                "message": "ReplicaSet has successfully progressed.",
-            },
-        ],
-    }
-    if len(live) - len(ready):
-        status_fields["unavailableReplicas"] = len(live) - len(ready)
-    deployment["status"] = {key: value for key, value in status_fields.items() if value != 0}
-    return deployment
-
-
 def scale_object(deployment: dict) -> dict:
     metadata = deployment["metadata"]
     selector = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())
@@ -218,21 +87,6 @@ def scale_object(deployment: dict) -> dict:
         "spec": {"replicas": deployment["spec"].get("replicas", 1)},
         "status": {"replicas": deployment.get("status", {}).get("replicas", 0), "selector": selector},
     }
-
-
-def service_object(manifest: dict, *, cluster_ip: str) -> dict:
-    service = copy.deepcopy(manifest)
-    service["metadata"].setdefault("namespace", NAMESPACE)
-    spec = service["spec"]
-    spec.update(
-        clusterIP=cluster_ip, clusterIPs=[cluster_ip], ipFamilies=["IPv4"], ipFamilyPolicy="SingleStack"
-    )
-    spec.setdefault("sessionAffinity", "None")
-    spec.setdefault("internalTrafficPolicy", "Cluster")
-    for port in spec["ports"]:
-        port.setdefault("protocol", "TCP")
-    service["status"] = {"loadBalancer": {}}
-    return service
 
 
 def _slice_ports(service: dict) -> list[dict]:

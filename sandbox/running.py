@@ -1,13 +1,14 @@
-"""Bring the local cluster up, tell the user what is where, and take it all down on Ctrl-C."""
+"""Bring the local cluster up, tell the user what is where, and take it all down on Ctrl-C.
+
+What each pod's process is given to run with is ``sandbox.pod_environment``'s to say."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import os
 import resource
-import secrets
 import signal
 import socket
 import sys
@@ -17,33 +18,17 @@ from pathlib import Path
 
 import uvicorn
 
-from sandbox import manifests, names, objects, resources, service_env
+from sandbox import manifests, names, pod_environment, resources
 from sandbox.addresses import AddressPool
 from sandbox.apiserver import ApiServer
 from sandbox.controller import Cluster
 from sandbox.hand_written import HandWrittenSlices
-from sandbox.objects import PodState
+from sandbox.pod_environment import CONSUMER, PROVIDER_SERVICE
 from sandbox.proxy import AddressInUse, ServiceProxy
 from sandbox.store import Store
 from sandbox.streaming import ApiWebSockets
 
 logger = logging.getLogger(__name__)
-
-CONSUMER = "k8s-combat"
-PROVIDER_SERVICE = "k8s-combat-service"
-# A pod gets what its manifest says, not the environment of whoever started the sandbox.
-# Nor the Service variables of a cluster the machine may itself run in: the kubelet's are added.
-_NOT_INHERITED = (
-    "COMBAT_",
-    "DJANGO_",
-    "POD_",
-    "NODE_",
-    "SHUTDOWN_",
-    "DATABASE_",
-    "DASHBOARD_",
-    "KUBECONFIG",
-    "KUBERNETES_",
-)
 
 
 @dataclass
@@ -104,15 +89,6 @@ def write_kubeconfig(path: Path, server: str) -> None:
     )
 
 
-def secret_key(state_dir: Path) -> Path:
-    path = state_dir / "secret-key"
-    if not path.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path
-
-
 class Sandbox:
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -133,7 +109,14 @@ class Sandbox:
         self.cluster = Cluster(
             self.store,
             addresses=self.addresses,
-            pod_env=self.pod_env,
+            pod_env=functools.partial(
+                pod_environment.for_container,
+                store=self.store,
+                nameserver=self.dns.address,
+                state_dir=self.state_dir,
+                kubeconfig=self.kubeconfig,
+                options=options,
+            ),
             log_dir=self.state_dir / "logs",
             max_replicas=options.max_replicas,
             termination_grace_seconds=options.grace_seconds,
@@ -151,59 +134,6 @@ class Sandbox:
         self.api: ApiServer | None = None
         self._server: _EmbeddedServer | None = None
         self._server_task: asyncio.Task | None = None
-
-    def pod_env(self, pod: PodState, container: dict) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
-        # What a kubelet adds for the Services that exist now; the container's own env wins.
-        env.update(
-            service_env.for_pod(
-                self.store.list(resources.SERVICES),
-                namespace=objects.NAMESPACE,
-                enable_service_links=pod.template["spec"].get("enableServiceLinks", True),
-            )
-        )
-        # What the container runtime and the kubelet set up for every pod: its hostname (the pod's
-        # name) and the /etc/hosts line that resolves it to the pod's IP (see sandbox.resolver).
-        env.update(HOSTNAME=pod.name, SANDBOX_HOSTS=f"{pod.ip} {pod.name}")
-        fields = {
-            "metadata.name": pod.name,
-            "status.podIP": pod.ip,
-            "spec.nodeName": pod.node,
-            "metadata.namespace": objects.NAMESPACE,
-        }
-        for item in container.get("env", []):
-            if "value" in item:
-                env[item["name"]] = str(item["value"])
-            elif "fieldRef" in item.get("valueFrom", {}):
-                env[item["name"]] = fields[item["valueFrom"]["fieldRef"]["fieldPath"]]
-        # What the cluster provides in other ways: the Secret's mount, the emptyDir, cluster DNS
-        # (the pod's resolv.conf, see sandbox.names and sandbox.resolver: the manifests' Service
-        # URLs work by name, unchanged), and (for the pod whose ServiceAccount token is mounted)
-        # the way to the API server.
-        env.update(
-            DJANGO_SETTINGS_MODULE="combat_app.settings",
-            DJANGO_SECRET_KEY_FILE=str(secret_key(self.state_dir)),
-            DATABASE_PATH=str(self.state_dir / "db.sqlite3"),
-            COMBAT_GRPC_PORT=str(pod.host_port(50051)),
-            PYTHONUNBUFFERED="1",
-            PYTHONPATH=os.pathsep.join(filter(None, [str(names.POD_SITE), env.get("PYTHONPATH")])),
-            **names.resolver_environment(self.dns.address, objects.NAMESPACE),
-        )
-        if pod.template["spec"].get("automountServiceAccountToken"):
-            env["KUBECONFIG"] = str(self.kubeconfig)
-            # No token is mounted, so in-cluster config cannot work: KUBERNETES_SERVICE_HOST would
-            # send the kubernetes client (dashboard/kube.py) there instead of to the kubeconfig.
-            for name in [n for n in env if n.startswith(("KUBERNETES_SERVICE_", "KUBERNETES_PORT"))]:
-                del env[name]
-            if self.options.chaos:
-                env["DASHBOARD_CHAOS"] = "true"
-        if self.options.drain_seconds is not None:
-            env["SHUTDOWN_DRAIN_SECONDS"] = str(self.options.drain_seconds)
-        if pod.deployment == PROVIDER_SERVICE:
-            env.update(self.options.provider_env)
-        if pod.deployment == CONSUMER:
-            env.update(self.options.dashboard_env)
-        return env
 
     async def start(self) -> None:
         options = self.options

@@ -3,27 +3,24 @@
 Every pod reaches ``k8s-combat-service`` by the four names a pod's resolv.conf makes work, over
 HTTP (``requests``) and gRPC (c-ares inside grpcio), through the sandbox's cluster DNS; the
 manifests' env runs unchanged; pods get the kubelet's Service variables; and nothing on the
-machine (``/etc/hosts``, its resolver) is touched.
+machine (``/etc/hosts``, its resolver) is touched. The pieces, without a cluster, are tested in
+test_sandbox_cluster_dns (the DNS server and its zone) and test_sandbox_pod_environment (the
+Service variables and a pod's resolver).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 from dnslib import QTYPE, RCODE, DNSRecord
 
-from sandbox import names, resolver, resources, service_env
-from sandbox.store import Store
+from sandbox import names
 from tests.support.pods import pod_environment, run_python
-from tests.support.processes import ROOT, app_environment, free_port
 from tests.support.sandbox import start_sandbox
 
 SERVICE = "k8s-combat-service"
@@ -192,159 +189,3 @@ def test_nothing_on_the_machine_changed(sandbox, machine_before):
     except socket.gaierror:
         addresses = set()
     assert sandbox.cluster_ip not in addresses
-
-
-# --- pieces, without a cluster ----------------------------------------------------------------------
-
-
-def test_the_service_variables_follow_the_kubelets_rules():
-    def service(name, namespace="default", cluster_ip="10.96.0.7", ports=None):
-        return {
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"clusterIP": cluster_ip, "ports": ports or [{"port": 443, "name": "https"}]},
-        }
-
-    services = [
-        service("kubernetes", cluster_ip="10.96.0.1"),
-        service(
-            "db",
-            namespace="shop",
-            ports=[{"port": 5432}, {"port": 9187, "name": "metrics", "protocol": "TCP"}],
-        ),
-        service("headless", namespace="shop", cluster_ip="None"),
-        service("elsewhere", namespace="other"),
-        service(
-            "dns6",
-            namespace="shop",
-            cluster_ip="fd00::a",
-            ports=[{"port": 53, "name": "dns", "protocol": "UDP"}],
-        ),
-    ]
-    env = service_env.for_pod(services, namespace="shop")
-    assert env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1" and env["KUBERNETES_SERVICE_PORT_HTTPS"] == "443"
-    assert env["DB_SERVICE_PORT"] == "5432" and env["DB_SERVICE_PORT_METRICS"] == "9187"
-    assert env["DB_PORT"] == "tcp://10.96.0.7:5432" and env["DB_PORT_9187_TCP_ADDR"] == "10.96.0.7"
-    assert env["DNS6_PORT_53_UDP"] == "udp://[fd00::a]:53" and env["DNS6_PORT_53_UDP_PROTO"] == "udp"
-    assert not [k for k in env if k.startswith(("HEADLESS_", "ELSEWHERE_"))]
-    only_master = service_env.for_pod(services, namespace="shop", enable_service_links=False)
-    assert {k.split("_")[0] for k in only_master} == {"KUBERNETES"}
-
-
-def test_a_pods_resolver_searches_as_resolv_conf_says_and_points_grpc_at_the_cluster_dns(monkeypatch):
-    pod = resolver.PodResolver.from_environment(
-        {
-            "SANDBOX_NAMESERVER": "127.0.10.10:10053",
-            "LOCALDOMAIN": "default.svc.cluster.local svc.cluster.local cluster.local",
-            "RES_OPTIONS": "ndots:5",
-        }
-    )
-    assert pod.candidates("web") == [
-        "web.default.svc.cluster.local",
-        "web.svc.cluster.local",
-        "web.cluster.local",
-        "web",
-    ]
-    assert pod.candidates("web.shop.svc.cluster.local.") == ["web.shop.svc.cluster.local"]
-    known = {"web.default.svc.cluster.local": ["127.0.10.1"]}
-    monkeypatch.setattr(pod, "_query", lambda name: (known.get(name), 5))
-    assert pod.lookup("web") == ("web.default.svc.cluster.local", ["127.0.10.1"])
-    assert resolver.grpc_target("web:50051", pod) == (
-        "dns://127.0.10.10:10053/web.default.svc.cluster.local.:50051",
-        "web:50051",
-    )
-    assert resolver.grpc_target("dns:///web.default:50051", pod)[1] == "web.default:50051"
-    for unchanged in (
-        "127.0.0.1:50051",
-        "localhost:50051",
-        "ipv4:10.0.0.1:50051",
-        "unix:/tmp/s",
-        "[::1]:50051",
-    ):
-        assert resolver.grpc_target(unchanged, pod) == (unchanged, None)
-    assert resolver.PodResolver.from_environment({}) is None  # outside a sandbox pod: nothing at all
-
-
-def _zone_answer(store, name: str, kind: str = "A") -> DNSRecord:
-    return names.Answers(store).reply(DNSRecord.question(name, kind))
-
-
-def test_headless_and_external_name_services_answer_as_in_a_cluster():
-    store = Store()
-    headless = {
-        "metadata": {"name": "db", "namespace": "default"},
-        "spec": {"clusterIP": "None", "ports": []},
-    }
-    store.create(resources.SERVICES, headless)
-    endpoints = [
-        {"addresses": ["127.0.1.7"], "conditions": {"ready": True}},
-        {"addresses": ["127.0.1.8"], "conditions": {"ready": False}},
-        {"addresses": ["127.0.1.9"]},  # ready: nil means true
-    ]
-    store.create(
-        resources.ENDPOINT_SLICES,
-        {
-            "metadata": {
-                "name": "db-x",
-                "namespace": "default",
-                "labels": {"kubernetes.io/service-name": "db"},
-            },
-            "addressType": "IPv4",
-            "endpoints": endpoints,
-        },
-    )
-    external = {"metadata": {"name": "web", "namespace": "default"}, "spec": {"type": "ExternalName"}}
-    external["spec"]["externalName"] = "example.org"
-    store.create(resources.SERVICES, external)
-    assert sorted(str(r.rdata) for r in _zone_answer(store, "db.default.svc.cluster.local").rr) == [
-        "127.0.1.7",
-        "127.0.1.9",
-    ]
-    cname = _zone_answer(store, "web.default.svc.cluster.local")
-    assert [(QTYPE[r.rtype], str(r.rdata)) for r in cname.rr] == [("CNAME", "example.org.")]
-    assert _zone_answer(store, "db.other.svc.cluster.local").header.rcode == RCODE.NXDOMAIN
-    assert _zone_answer(store, "default.svc.cluster.local").header.rcode == RCODE.NOERROR
-
-
-async def test_the_cluster_dns_answers_over_udp_and_tcp():
-    store = Store()
-    service = {"metadata": {"name": "web", "namespace": "default"}, "spec": {"clusterIP": "127.0.10.1"}}
-    store.create(resources.SERVICES, service)
-    dns = names.ClusterDns(store, "127.0.0.1", free_port())
-    await dns.start()
-    try:
-        for tcp in (False, True):
-            question = DNSRecord.question("web.default.svc.cluster.local")
-            packet = await asyncio.to_thread(question.send, dns.host, dns.port, tcp=tcp, timeout=5)
-            assert [str(r.rdata) for r in DNSRecord.parse(packet).rr] == ["127.0.10.1"], tcp
-    finally:
-        await dns.close()
-
-
-def test_a_cluster_dns_address_in_use_stops_start_up_naming_it_and_the_option(tmp_path):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
-        taken.bind(("127.0.97.10", names.DNS_PORT))
-        result = subprocess.run(
-            [
-                sys.executable,
-                "manage.py",
-                "sandbox",
-                "--state-dir",
-                str(tmp_path),
-                "--api-port",
-                str(free_port()),
-                "--dashboard-port",
-                str(free_port()),
-                "--cluster-ip",
-                "127.0.97.1",
-                "--pod-network",
-                "127.0.96",
-            ],
-            cwd=ROOT,
-            env=app_environment(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert result.returncode == 2, result.stderr
-    assert f"127.0.97.10:{names.DNS_PORT}" in result.stderr and "--cluster-ip" in result.stderr
-    assert "Traceback" not in result.stderr

@@ -1,21 +1,20 @@
-"""The sandbox's controllers through the real kubectl: rollouts (restart, status, history,
-undo), the events a cluster records, ``describe``'s Events, garbage collection, bare pods.
+"""The sandbox's Deployment controller through the real kubectl: ``rollout restart``, ``status``,
+``history`` and ``undo``, then the events a cluster records after those rollouts, a scale, a
+delete and a failed readiness probe (after the rollouts, so that the deployment controller has
+said enough about one Deployment for upstream's aggregation of similar events to apply).
 
 The expected sequences and wordings are those a real kube-controller-manager v1.29 produced for
 the same commands on manifests/base (../shared/kube, WITH_CONTROLLERS=1)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from tests.support.programs import require
+from tests.support.kubectl import kubectl_for, listed
 from tests.support.sandbox import start_sandbox
 from tests.support.waiting import wait_for
 
@@ -25,32 +24,14 @@ SERVICE = "k8s-combat-service"
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    cluster = start_sandbox(tmp_path_factory.mktemp("sandbox-controllers"))
+    cluster = start_sandbox(tmp_path_factory.mktemp("sandbox-rollout"))
     yield cluster
     cluster.stop()
-
-
-def kubectl_for(sandbox):
-    program = require("kubectl", "the controllers are driven with the real kubectl")
-    env = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig)}
-
-    def run(*args: str, timeout: float = 60, stdin: str | None = None) -> str:
-        result = subprocess.run(
-            [program, *args], env=env, input=stdin, capture_output=True, text=True, timeout=timeout
-        )
-        assert result.returncode == 0, f"kubectl {' '.join(args)} failed:\n{result.stderr}"
-        return result.stdout
-
-    return run
 
 
 @pytest.fixture(scope="module")
 def kubectl(sandbox):
     return kubectl_for(sandbox)
-
-
-def listed(kubectl, *args: str) -> list[dict]:
-    return json.loads(kubectl("get", *args, "-o", "json"))["items"]
 
 
 def provider_replica_sets(kubectl) -> dict[str, dict]:
@@ -223,138 +204,3 @@ def test_get_events_after_a_scale_a_delete_and_a_failed_readiness_probe_lists_wh
         )
     finally:
         sandbox.fault("fail-readiness", pod=sick, on="false")
-
-
-def test_describe_pod_shows_the_pod_s_events_from_the_scheduler_and_the_kubelet(kubectl):
-    name = listed(kubectl, "pods", "-l", f"app={SERVICE}")[0]["metadata"]["name"]
-    output = kubectl("describe", "pod", name)
-    events = output.split("\nEvents:\n", 1)[1]
-    rows = [line.split(None, 4) for line in events.splitlines()[2:]]
-    assert rows[0][:2] == ["Normal", "Scheduled"] and rows[0][3] == "default-scheduler"
-    assert f"Successfully assigned default/{name} to sandbox-node" in events
-    for line in ("Pulled", "Created", "Started"):
-        assert line in events
-    assert "kubelet" in events and "Created container k8s-combat" in events
-
-
-def test_describe_deployment_and_kubectl_events_show_the_deployment_controller_s_events(kubectl):
-    described = kubectl("describe", "deploy", SERVICE).split("\nEvents:\n", 1)[1]
-    assert "ScalingReplicaSet" in described and "deployment-controller" in described
-    assert "NewReplicaSet:" in kubectl("describe", "deploy", SERVICE)
-    listed_for = kubectl("events", "--for", f"deploy/{SERVICE}")
-    assert "ScalingReplicaSet" in listed_for and "Scaled up replica set" in listed_for
-    assert "Started" not in listed_for, "only the Deployment's own events"
-
-
-def test_get_events_w_streams_the_events_of_a_new_pod(kubectl, sandbox):
-    program = require("kubectl", "get events -w")
-    env = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig)}
-    lines: list[str] = []
-    with subprocess.Popen(
-        [program, "get", "events", "-w", "--field-selector", "reason=Killing"],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as watcher:
-        reader = threading.Thread(target=lambda: lines.extend(watcher.stdout), daemon=True)
-        reader.start()
-        try:
-            time.sleep(1)  # the watch is open once the list is printed; this only lets it start
-            victim = listed(kubectl, "pods", "-l", f"app={SERVICE}")[0]["metadata"]["name"]
-            kubectl("delete", "pod", victim)
-            wait_for(lambda: any(victim in line and "Killing" in line for line in list(lines)), 30)
-        finally:
-            watcher.terminate()
-            reader.join(10)
-
-
-EXTRA = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: extra, labels: {app: extra}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: extra}}
-  template:
-    metadata: {labels: {app: extra}}
-    spec: {containers: [{name: web, image: k8s-combat}]}
-"""
-
-
-def test_a_bare_pod_runs_and_deleting_a_deployment_takes_its_replica_sets_and_pods(kubectl, sandbox):
-    kubectl("run", "bare", "--image=busybox", "--labels=app=bare")
-    wait_for(
-        lambda: (
-            kubectl("get", "pod", "bare", "-o", "jsonpath={.status.containerStatuses[0].ready}") == "true"
-        ),
-        60,
-    )
-    assert "SandboxImage" in kubectl("get", "events", "--field-selector", "involvedObject.name=bare")
-    kubectl("delete", "pod", "bare")
-    kubectl("apply", "-f", "-", stdin=EXTRA)
-    wait_for(lambda: listed(kubectl, "pods", "-l", "app=extra"), 60)
-    kubectl("delete", "deploy", "extra")
-    wait_for(
-        lambda: (
-            not listed(kubectl, "rs", "-l", "app=extra") and not listed(kubectl, "pods", "-l", "app=extra")
-        ),
-        60,
-    )
-
-
-def test_a_container_that_keeps_crashing_gets_backoff_events_as_the_kubelet_words_them(kubectl):
-    kubectl("run", "crash", "--image=k8s-combat", "--env=COMBAT_CALL_TIMEOUT_SECONDS=soon")
-    try:
-        uid = kubectl("get", "pod", "crash", "-o", "jsonpath={.metadata.uid}")
-
-        def backoff() -> list[dict]:
-            return [
-                e
-                for e in listed(
-                    kubectl, "events", "--field-selector", "involvedObject.name=crash,reason=BackOff"
-                )
-            ]
-
-        [event] = wait_for(backoff, 60)
-        assert event["type"] == "Warning"
-        assert event["message"] == f"Back-off restarting failed container crash in pod crash_default({uid})"
-        restarts = kubectl(
-            "get", "pod", "crash", "-o", "jsonpath={.status.containerStatuses[0].restartCount}"
-        )
-        assert int(restarts) >= 1
-    finally:
-        kubectl("delete", "pod", "crash", "--grace-period=0", "--force")
-
-
-SECOND_SERVICE = """
-apiVersion: v1
-kind: Service
-metadata: {name: second}
-spec:
-  selector: {app: k8s-combat-service}
-  ports: [{name: web, port: 9090, targetPort: http}]
-"""
-
-
-def test_a_service_applied_later_gets_a_cluster_ip_endpoints_and_a_listening_proxy(kubectl, sandbox):
-    kubectl("apply", "-f", "-", stdin=SECOND_SERVICE)
-    address = wait_for(lambda: kubectl("get", "svc", "second", "-o", "jsonpath={.spec.clusterIP}"), 30)
-    assert address != sandbox.cluster_ip and address.rsplit(".", 1)[0] == sandbox.cluster_ip.rsplit(".", 1)[0]
-    slices = wait_for(
-        lambda: listed(kubectl, "endpointslices", "-l", "kubernetes.io/service-name=second"), 30
-    )
-    assert slices[0]["ports"] == [{"name": "web", "port": 8081, "protocol": "TCP"}], (
-        "the named targetPort resolved"
-    )
-    answer = wait_for(lambda: _get(f"http://{address}:9090/ping"), 30)
-    assert answer == "pong"
-    kubectl("delete", "svc", "second")
-    wait_for(lambda: not listed(kubectl, "endpointslices", "-l", "kubernetes.io/service-name=second"), 30)
-    wait_for(lambda: _get(f"http://{address}:9090/ping") is None, 30)
-
-
-def _get(url: str) -> str | None:
-    try:
-        return requests.get(url, timeout=2).text
-    except requests.ConnectionError:
-        return None
