@@ -6,14 +6,17 @@ The rules are upstream's ``pkg/apis/core/v1/defaults.go`` (``SetDefaults_PodSpec
 volume sources' ``defaultMode``), plus what Go's JSON encoder always writes for a struct field
 without ``omitempty`` (a container's ``resources: {}``, a ``resourceFieldRef``'s ``divisor: "0"``).
 ``pod_spec(spec)`` fills a spec in place; ``pod_only(spec)`` adds what only Pods get
-(``SetDefaults_Pod``: requests copied from limits, ``enableServiceLinks``; the DefaultTolerationSeconds
-and Priority admission plugins' tolerations, ``priority``, ``preemptionPolicy``).
+(``SetDefaults_Pod``: requests copied from limits, ``enableServiceLinks``), and
+``pod_admission(spec)`` what the DefaultTolerationSeconds and Priority admission plugins add
+(tolerations, ``priority``, ``preemptionPolicy``).
 Checked against a real kube-apiserver v1.29 (``tests/test_sandbox_defaulting.py``).
 """
 
 from __future__ import annotations
 
 import re
+
+from sandbox import quantities
 
 # A docker image reference (distribution/reference): [registry/]path[:tag][@digest].
 IMAGE = re.compile(
@@ -83,6 +86,10 @@ def container(item: dict, host_network: bool) -> None:
     item.setdefault("terminationMessagePolicy", "File")
     if not isinstance(item.get("resources"), dict):
         item["resources"] = {}
+    for kind in ("requests", "limits"):  # canonical, rounded up to milli: SetDefaults_ResourceList
+        amounts = item["resources"].get(kind)
+        for name, amount in amounts.items() if isinstance(amounts, dict) else ():
+            amounts[name] = quantities.canonical(amount, scale=-3)
     for port in _dicts(item.get("ports")):
         port.setdefault("protocol", "TCP")
         if host_network and not port.get("hostPort") and "containerPort" in port:
@@ -157,6 +164,11 @@ def pod_only(spec: dict) -> None:
                     for name, value in limits.items():
                         requests.setdefault(name, value)
     spec.setdefault("enableServiceLinks", True)
+
+
+def pod_admission(spec: dict) -> None:
+    """What the DefaultTolerationSeconds and Priority admission plugins set on a new Pod: after
+    the field manager has recorded the write, so that no manager owns it."""
     tolerations = spec.get("tolerations")
     if tolerations is None or isinstance(tolerations, list):
         tolerations = spec["tolerations"] = list(tolerations or [])

@@ -138,3 +138,34 @@ def test_defaulting_matches_a_live_real_api_server(control_plane):
         status, answer, _ = real_answers.ask(api, namespace, obj)
         assert status == 201, (name, answer)
         assert without_write_path_fields(defaulted(obj)) == without_write_path_fields(answer), name
+
+
+# A pod's requests as the real kube-apiserver (v1.29) stored them: `kubectl create --dry-run=server`.
+STORED_BY_THE_REAL_SERVER = {
+    "0.1": "100m",
+    "1.5": "1500m",
+    "2000": "2k",
+    "1500": "1500",
+    "1000m": "1",
+    "1.5e3": "1500",
+    "129e6": "129e6",
+    "0.5Gi": "512Mi",
+    "2048Ki": "2Mi",
+    "1536Mi": "1536Mi",
+    "0.0000000001": "1m",
+    "1024": "1024",
+    "2": "2",
+    "1000000k": "1G",
+}
+
+
+@pytest.mark.parametrize(("written", "stored"), STORED_BY_THE_REAL_SERVER.items())
+def test_resource_quantities_are_stored_in_canonical_form_as_the_real_server_stores_them(written, stored):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "image": "x", "resources": {"requests": {"cpu": written}}}]},
+    }
+    defaulting.apply_defaults(resources.PODS, pod)
+    assert pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == stored
