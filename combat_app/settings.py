@@ -69,6 +69,7 @@ if not any(mark in COMBAT_SERVICE_HOST for mark in ".:"):  # a short name, not a
     _SERVICE_HOSTS += [
         f"{COMBAT_SERVICE_HOST}.{_SERVICE_NAMESPACE}{suffix}" for suffix in ("", ".svc", ".svc.cluster.local")
     ]
+COMBAT_SERVICE_NAMES = tuple(_SERVICE_HOSTS)  # what /dial and /grpc_client may be asked to call
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", *_SERVICE_HOSTS, *_EXTRA_HOSTS]
 
 INSTALLED_APPS = [

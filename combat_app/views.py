@@ -100,19 +100,20 @@ def greeter_for(target: str) -> greeting.Greeter:
 async def grpc_client(request: HttpRequest) -> HttpResponse:
     """The seed's gRPC chapter: SayHello on the Service's gRPC port, over one long-lived channel.
 
-    Unlike the original, ``name`` may only name the configured Service, every call has a
-    deadline, and a failure is answered (502 with the status) instead of crashing the pod.
+    Unlike the original, ``name`` may only name the configured Service (by any of its DNS names,
+    ``settings.COMBAT_SERVICE_NAMES``), every call has a deadline, and a failure is answered (502
+    with the status) instead of crashing the pod.
     """
     service_host = urlsplit(settings.COMBAT_SERVICE_URL).hostname
     name = request.GET.get("name", service_host)
-    if name != service_host:
+    if name not in settings.COMBAT_SERVICE_NAMES:
         return _text(
             f"name: only the configured Service {service_host!r} may be called, got {name!r}\n", status=400
         )
     version = request.GET.get("version", "k8s-combat")
     if len(version) > 100:
         return _text("version: at most 100 characters\n", status=400)
-    client = greeter_for(f"{service_host}:{settings.COMBAT_SERVICE_GRPC_PORT}")
+    client = greeter_for(f"{name}:{settings.COMBAT_SERVICE_GRPC_PORT}")
     answer = await asyncio.to_thread(client.say_hello, version, timeout=settings.COMBAT_CALL_TIMEOUT_SECONDS)
     if answer.outcome != "ok":
         return _text(f"{answer.outcome}: {answer.error}\n", status=502)

@@ -73,8 +73,10 @@ def test_a_pod_reaches_the_service_by_each_of_its_four_names_over_http_and_grpc(
 
 
 @pytest.mark.slow
-def test_the_seeds_grpc_client_url_answers_from_a_provider_pod(sandbox):
-    response = requests.get(f"{sandbox.dashboard_url}/grpc_client?name={SERVICE}&version=1", timeout=30)
+@pytest.mark.parametrize("suffix", ["", ".default", ".default.svc", ".default.svc.cluster.local"])
+def test_the_seeds_grpc_client_url_answers_from_a_provider_pod_by_each_service_name(sandbox, suffix):
+    url = f"{sandbox.dashboard_url}/grpc_client?name={SERVICE}{suffix}&version=1"
+    response = requests.get(url, timeout=30)
     assert response.status_code == 200, response.text
     assert response.text.startswith(f"hostname:{SERVICE}-") and response.text.endswith(", in:1")
 
