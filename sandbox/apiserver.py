@@ -54,11 +54,14 @@ OBJECT_WRITES = {"PUT": updating.replace, "PATCH": updating.patch, "DELETE": del
 
 
 class Controls(Protocol):
-    """What the API server asks of the controller: the two writes users make."""
+    """What the API server asks of the controller: the two writes users make, and a written
+    Service's addresses (the Service allocator, ``sandbox.services``)."""
 
     def delete_pod(self, name: str, grace_seconds: int | None) -> dict | None: ...
 
     def scale(self, deployment: str, replicas: int) -> dict: ...
+
+    def allocate_service(self, service: dict, old: dict | None) -> None: ...
 
     def runner(self, name: str): ...
 

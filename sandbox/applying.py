@@ -26,9 +26,9 @@ import json
 from dataclasses import dataclass
 
 from sandbox import fieldsets, merge_schema
+from sandbox.apply_conflicts import Conflicts
 from sandbox.fieldsets import Path
 from sandbox.resources import DEPLOYMENTS, NAMESPACES, PODS, REPLICA_SETS, SERVICES, Resource
-from sandbox.wire import ApiError
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 BEFORE_FIRST_APPLY = "before-first-apply"
@@ -207,40 +207,6 @@ def track_update(
     return _store(new, entries)
 
 
-class Conflicts(Exception):
-    def __init__(self, conflicts: list[tuple[Entry, Path]]) -> None:
-        super().__init__(f"{len(conflicts)} conflicts")
-        self.conflicts = conflicts
-
-    def error(self) -> ApiError:
-        """NewConflictError: 409 Conflict, one cause per field, as the API server words it."""
-        conflicts = self.conflicts
-        if len(conflicts) == 1:
-            entry, path = conflicts[0]
-            message = (
-                f"Apply failed with 1 conflict: conflict with {entry.printed()}: {fieldsets.path_text(path)}"
-            )
-        else:
-            lines = []
-            for printed in sorted({json.dumps(list(e.key)): e for e, _ in conflicts}.items()):
-                entry = printed[1]
-                lines.append(f"conflicts with {entry.printed()}:")
-                lines += [f"- {fieldsets.path_text(p)}" for e, p in conflicts if e.key == entry.key]
-            message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
-        error = ApiError(409, "Conflict", message)
-        error.body["details"] = {
-            "causes": [
-                {
-                    "reason": "FieldManagerConflict",
-                    "message": f"conflict with {entry.printed()}",
-                    "field": fieldsets.path_text(path),
-                }
-                for entry, path in conflicts
-            ]
-        }
-        return error
-
-
 def _prune(resource, merged, entries, me: Entry, last: set[Path]) -> object:
     """Updater.prune: drop what this manager applied before and no longer applies, unless
     another manager owns it."""
@@ -296,17 +262,20 @@ def apply(
     annotations = result.get("metadata", {}).get("annotations") or {}
     if manager == "kubectl" and annotations.get(LAST_APPLIED):
         applied = copy.deepcopy(config)
-        kept = {
-            k: v
-            for k, v in (applied.get("metadata", {}).get("annotations") or {}).items()
-            if k != LAST_APPLIED
-        }
-        if kept:
-            applied["metadata"]["annotations"] = kept
-        else:
-            applied.get("metadata", {}).pop("annotations", None)
-        annotations[LAST_APPLIED] = json.dumps(applied, separators=(",", ":"))
+        given = applied.get("metadata", {}).get("annotations")
+        if isinstance(given, dict):  # buildLastApplied: the configuration without the annotation
+            given.pop(LAST_APPLIED, None)
+        annotations[LAST_APPLIED] = go_json(applied)
     return result
+
+
+def go_json(value: object) -> str:
+    """As Go's ``json.Encoder`` writes it: sorted keys, no spaces, HTML characters escaped, and
+    a newline at the end."""
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n"
 
 
 def _apply(resource, node, live, config, entries, manager, force, now) -> dict:
@@ -320,6 +289,6 @@ def _apply(resource, node, live, config, entries, manager, force, now) -> dict:
     merged = _prune(resource, merged, entries, me, last)
     _update(resource, live, merged, entries, me, force=force)
     me.fields -= _STRIPPED
-    if fieldsets.same(live, merged) and previous is not None:
-        me.time = previous.time
+    if fieldsets.same(live, merged):  # a no-op apply: the manager's time stays (or stays unset)
+        me.time = previous.time if previous is not None else None
     return _store(copy.deepcopy(merged), entries)

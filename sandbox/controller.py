@@ -263,6 +263,10 @@ class Cluster:
         self._settle_now()
         return updated
 
+    def allocate_service(self, service: dict, old: dict | None) -> None:
+        """The Service allocator's part of a write through the API (``ServiceNetwork.assign``)."""
+        self.network.assign(service, old)
+
     def runner(self, name: str) -> PodRunner | None:
         """The process of the pod called ``name`` (logs, exec, port-forward, faults)."""
         return self.node.runner(name)

@@ -6,8 +6,9 @@ the body is decoded and checked against the URL's kind and namespace (400), a
 ``metadata.generateName`` becomes a name, the namespace must exist (404), the server sets
 ``uid``, ``creationTimestamp``, ``generation`` and the kind's initial ``status`` (its strategy's
 ``PrepareForCreate``), then defaulting, validation (``sandbox.defaulting``,
-``sandbox.validation``), ``managedFields`` (``sandbox.applying``), and the store: 201 with the
-object, 409 ``AlreadyExists``. ``dryRun=All`` does everything but store.
+``sandbox.validation``), ``managedFields`` (``sandbox.applying``), a Service's addresses (the
+allocator, ``sandbox.services``), and the store: 201 with the object, 409 ``AlreadyExists``.
+``dryRun=All`` does everything but store.
 
 The sandbox starts with the namespaces a cluster has (``default``, ``kube-system``,
 ``kube-public``, ``kube-node-lease``).
@@ -15,6 +16,7 @@ The sandbox starts with the namespaces a cluster has (``default``, ``kube-system
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import TYPE_CHECKING
 
@@ -214,10 +216,23 @@ def new_object(store: Store, request: Request, resource: Resource, namespace: st
         metadata.pop(server_set, None)
     if resource.plural in ("deployments", "replicasets", "endpointslices"):
         metadata["generation"] = 1
+    defaulting.apply_defaults(resource, obj, unowned=False)
+    recorded = copy.deepcopy(obj)  # what the field manager sees: before admission and the strategy
     prepare_for_create(resource, obj)
-    defaulting.apply_defaults(resource, obj)
+    defaulting.set_unowned(resource, obj)
     validation.check(resource, obj)
-    return applying.track_update(resource, None, obj, field_manager(request), now_rfc3339())
+    tracked = applying.track_update(resource, None, recorded, field_manager(request), now_rfc3339())
+    obj["metadata"].pop("managedFields", None)
+    if "managedFields" in tracked["metadata"]:
+        obj["metadata"]["managedFields"] = tracked["metadata"]["managedFields"]
+    return obj
+
+
+def allocate(server: ApiServer, resource: Resource, obj: dict, old: dict | None = None) -> None:
+    """A Service's addresses, set inside the write as the real registry's allocator sets them
+    (after ``managedFields``: no manager owns them)."""
+    if resource is resources.SERVICES:
+        server.controls.allocate_service(obj, old)
 
 
 def store_new(store: Store, resource: Resource, obj: dict, *, dry: bool) -> dict:
@@ -245,6 +260,7 @@ async def create(server: ApiServer, request: Request, send: Send, resource: Reso
         resource, obj, request.query.get("fieldValidation"), raw=request.body, operation="create"
     )
     obj = new_object(server.store, request, resource, namespace, obj)
+    allocate(server, resource, obj)
     stored = store_new(server.store, resource, obj, dry=dry_run(request))
     await send_json(send, 201, stored, extra=validation.warning_headers(warnings))
 

@@ -12,7 +12,11 @@ finalizer). Sources, upstream (v1.29):
 - the Secret conversion (``stringData`` written into ``data``, base64) and the registries'
   create strategies (a new Pod's ``status.phase: Pending`` and ``qosClass``, a Namespace's
   finalizer and ``phase: Active``);
-- the admission plugins every cluster runs on Pods (DefaultTolerationSeconds, Priority);
+- the admission plugins every cluster runs on Pods (DefaultTolerationSeconds, Priority).
+
+``set_unowned`` is the part (those admission plugins, the Namespace finalizer) that the real
+server sets after its field manager has recorded the write, so that no manager owns it; the create
+path records ``managedFields`` between ``apply_defaults(..., unowned=False)`` and it.
 - what Go's JSON encoder writes and leaves out, so that objects read back as from a real server:
   a Deployment's ``status: {}``, a template's ``creationTimestamp: null``, a Service's
   ``status.loadBalancer: {}``, an EndpointSlice's ``endpoints: null``; and first, no ``null``
@@ -33,7 +37,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from sandbox import decoding, quantities
-from sandbox.defaulting_pods import pod_only, pod_spec
+from sandbox.defaulting_pods import pod_admission, pod_only, pod_spec
 from sandbox.resources import Resource
 
 SERVICE_AFFINITY_SECONDS = 10800  # v1.DefaultClientIPServiceAffinitySeconds
@@ -159,9 +163,6 @@ def _namespace(obj: dict) -> None:
     metadata = _dict(obj, "metadata")
     if isinstance(metadata.get("name"), str):
         _dict(metadata, "labels")["kubernetes.io/metadata.name"] = metadata["name"]
-    spec = _dict(obj, "spec")
-    if not spec.get("finalizers"):
-        spec["finalizers"] = ["kubernetes"]
     _dict(obj, "status").setdefault("phase", "Active")
 
 
@@ -210,12 +211,29 @@ DEFAULTERS: dict[str, Callable[[dict], None]] = {
 }
 
 
-def apply_defaults(resource: Resource, obj: dict) -> None:
+def apply_defaults(resource: Resource, obj: dict, *, unowned: bool = True) -> None:
     """Fill in ``obj``'s defaulted fields, in place (see the module docstring); ServiceAccount and
-    ConfigMap have none. Never raises: a field of the wrong type is left for validation."""
+    ConfigMap have none. Never raises: a field of the wrong type is left for validation.
+    ``unowned=False`` leaves out what ``set_unowned`` adds."""
     if not isinstance(obj, dict):
         return
     decoding.omit_empty(resource, obj)
     defaulter = DEFAULTERS.get(resource.kind)
     if defaulter is not None:
         defaulter(obj)
+    if unowned:
+        set_unowned(resource, obj)
+
+
+def set_unowned(resource: Resource, obj: dict) -> None:
+    """What the server sets after its field manager: mutating admission on a Pod
+    (``sandbox.defaulting_pods.pod_admission``), a Namespace's ``kubernetes`` finalizer (its
+    strategy's ``PrepareForCreate``)."""
+    if not isinstance(obj, dict):
+        return
+    if resource.kind == "Pod" and isinstance(obj.get("spec"), dict):
+        pod_admission(obj["spec"])
+    elif resource.kind == "Namespace":
+        spec = _dict(obj, "spec")
+        if not spec.get("finalizers"):
+            spec["finalizers"] = ["kubernetes"]

@@ -17,8 +17,9 @@ server's OpenAPI definitions as JSON Schema in ``_definitions.json``: nullable t
   checks of ``sandbox.decoding`` (unknown fields, wrong JSON types).
 
 What the shipped file lacks -- the ``enum`` lists with their "Possible enum values" descriptions,
-the descriptions of IntOrString and Quantity -- comes from ``openapi_extras.json``, captured from
-the real v1.29 kube-apiserver's ``/openapi/v3`` (``tests/support/openapi_extras.py`` rewrites it).
+the descriptions of IntOrString and Quantity, the ``default`` values of the v3 documents -- comes
+from ``openapi_extras.json``, captured from the real v1.29 kube-apiserver's ``/openapi/v3``
+(``tests/support/openapi_extras.py`` rewrites it).
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def openapi(prefix: str, *, wrap_refs: bool, extras: bool = True) -> dict[str, d
     ``"apis/apps/v1"``...), each holding what that version's kinds reach, as the real documents do.
     ``extras=False`` leaves out what ``openapi_extras.json`` adds (to capture that file anew)."""
     defs = shipped()
-    added = _extras() if extras else {"definitions": {}, "properties": {}}
+    added = _extras() if extras else {"definitions": {}, "properties": {}, "v3_defaults": {}}
     by_version: dict[str, dict[str, dict]] = {}
     for group, version in group_versions():
         found: dict[str, dict] = {}
@@ -173,9 +174,29 @@ def openapi(prefix: str, *, wrap_refs: bool, extras: bool = True) -> dict[str, d
             for prop, patch in added["properties"].get(name, {}).items():
                 if prop in schema.get("properties", {}):
                     schema["properties"][prop].update(patch)
+            if wrap_refs:  # v3 only, as kube-openapi writes them
+                _add_defaults(schema, added["v3_defaults"].get(name, {}))
             found[name] = schema
         by_version[path_of(group, version)] = found
     return by_version
+
+
+def _add_defaults(schema: dict, defaults: dict[str, object]) -> None:
+    """Each ``default`` at its node's path (``properties/spec``); a bare reference given one is
+    wrapped in ``allOf``, as a reference with siblings is."""
+    for at, value in defaults.items():
+        parent, key = None, ""
+        node: object = schema
+        for part in filter(None, at.split("/")):
+            parent, key = node, part
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            continue
+        if "$ref" in node:
+            node = {"allOf": [{"$ref": node.pop("$ref")}], **node}
+            if isinstance(parent, dict):
+                parent[key] = node
+        node["default"] = value
 
 
 def _shape(node: dict) -> tuple:

@@ -1,10 +1,15 @@
 """Services on the machine's loopback: ClusterIP allocation and kube-proxy's sync.
 
-- ``allocate``: a Service stored without a ``clusterIP`` (and not headless, not ExternalName)
-  gets one, as the API server's Service IP allocator does on create: the ``--cluster-ip`` address
-  is kept for ``k8s-combat-service`` (pods and the README know it), every other Service gets the
-  lowest free address of the same /24 (never the cluster DNS's); ``clusterIPs``, ``ipFamilies``
-  and ``ipFamilyPolicy`` follow.
+- ``assign``: what the API server's Service allocator sets inside a write (create, replace,
+  patch, apply: the answer carries it), as ``pkg/registry/core/service/storage/alloc.go`` does.
+  A Service without a ``clusterIP`` (not ExternalName) gets one: the ``--cluster-ip`` address is
+  kept for ``k8s-combat-service`` (pods and the README know it), every other Service gets the
+  lowest free address of the same /24 (never the cluster DNS's); an update keeps the old
+  Service's addresses. ``clusterIPs`` follows ``clusterIP`` (``["None"]`` for a headless
+  Service); ``ipFamilyPolicy`` defaults to ``SingleStack`` (``RequireDualStack`` for a headless
+  Service without a selector) and ``ipFamilies`` to the addresses' families (``IPv4``, with
+  ``IPv6`` too when dual-stack is required). ``allocate`` does the same for Services written to
+  the store directly (the tutorial's, at start-up).
 - ``sync``: for every port of every Service with a ClusterIP on 127.0.0.0/8, a ``ServiceProxy``
   listens on ``clusterIP:port`` while the Service has ready endpoints (from its EndpointSlices,
   the hand-written ones too, as kube-proxy reads them), balancing per connection
@@ -15,6 +20,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import logging
 from collections.abc import Callable
@@ -37,10 +43,26 @@ def _loopback(address: str) -> bool:
         return False
 
 
-def wants_ip(service: dict) -> bool:
-    """A Service the allocator owes an address: no ``clusterIP`` yet, not ExternalName."""
-    spec = service.get("spec") or {}
-    return spec.get("type") != "ExternalName" and not spec.get("clusterIP")
+def _family(address: str) -> str:
+    return "IPv6" if ":" in address else "IPv4"
+
+
+def address_fields(spec: dict) -> None:
+    """``clusterIPs``, ``ipFamilyPolicy`` and ``ipFamilies`` of a Service with its ``clusterIP``
+    (initIPFamilyFields, single-stack cluster)."""
+    address = spec["clusterIP"]
+    if not spec.get("clusterIPs"):
+        spec["clusterIPs"] = [address]
+    headless = address == "None"
+    if not spec.get("ipFamilyPolicy"):
+        dual = headless and not spec.get("selector")
+        spec["ipFamilyPolicy"] = "RequireDualStack" if dual else "SingleStack"
+    if not spec.get("ipFamilies"):
+        if headless:
+            dual = spec["ipFamilyPolicy"] == "RequireDualStack"
+            spec["ipFamilies"] = ["IPv4", "IPv6"] if dual else ["IPv4"]
+        else:
+            spec["ipFamilies"] = [_family(ip) for ip in spec["clusterIPs"] if isinstance(ip, str)]
 
 
 def affinity_seconds(service: dict) -> float | None:
@@ -75,21 +97,36 @@ class ServiceNetwork:
 
     # --- the allocator -------------------------------------------------------------------------
 
-    def allocate(self) -> None:
-        services = self.store.list(resources.SERVICES)
-        taken = {(s.get("spec") or {}).get("clusterIP") for s in services} | self._avoid
-        for service in services:
-            if not wants_ip(service):
-                continue
-            address = self._free(service, taken)
+    def assign(self, service: dict, old: dict | None = None) -> bool:
+        """Set what the allocator sets on ``service`` (in place), about to be stored over ``old``
+        (None on create); whether it had an address to give."""
+        spec = service.get("spec")
+        if not isinstance(spec, dict) or spec.get("type") == "ExternalName":
+            return True
+        previous = (old or {}).get("spec") or {}
+        if previous.get("type") == "ExternalName":
+            previous = {}
+        if not spec.get("clusterIP") and previous.get("clusterIP"):
+            spec["clusterIP"] = previous["clusterIP"]
+            spec.setdefault("clusterIPs", copy.deepcopy(previous.get("clusterIPs")))
+        if not spec.get("clusterIP"):
+            taken = {(s.get("spec") or {}).get("clusterIP") for s in self.store.list(resources.SERVICES)}
+            address = self._free(service, taken | self._avoid)
             if address is None:
+                return False
+            spec.update(clusterIP=address, clusterIPs=[address])
+        address_fields(spec)
+        return True
+
+    def allocate(self) -> None:
+        """Services stored without what ``assign`` sets (written to the store directly)."""
+        for service in self.store.list(resources.SERVICES):
+            spec = service.get("spec") or {}
+            if spec.get("type") == "ExternalName" or (spec.get("clusterIPs") and spec.get("ipFamilies")):
+                continue
+            if not self.assign(service):
                 logger.warning("no ClusterIP left for service %s", service["metadata"]["name"])
                 continue
-            taken.add(address)
-            spec = service["spec"]
-            spec.update(clusterIP=address, clusterIPs=[address])
-            spec.setdefault("ipFamilies", ["IPv4"])
-            spec.setdefault("ipFamilyPolicy", "SingleStack")
             self.store.update(resources.SERVICES, service)
 
     def _free(self, service: dict, taken: set) -> str | None:

@@ -5,8 +5,9 @@ As the API server's update and patch handlers do (``handlers/update.go``, ``hand
 deletion fields, and its ``status`` (a main-resource write does not change status); a
 ``metadata.resourceVersion`` that is not the stored one is ``409 Conflict`` (optimistic
 concurrency), a different ``uid`` too; a name or namespace other than the URL's is 400. Then
-defaulting, validation (with the old object), ``managedFields``, and the store, which keeps the
-resourceVersion when nothing changed. ``dryRun=All`` does all but store.
+defaulting, validation (with the old object), ``managedFields``, a Service's addresses (kept from
+the old object, see ``sandbox.services``), and the store, which keeps the resourceVersion when
+nothing changed. ``dryRun=All`` does all but store.
 
 ``PATCH`` bodies: ``application/json-patch+json`` (RFC 6902; a failed operation is 422),
 ``application/merge-patch+json`` (RFC 7386), ``application/strategic-merge-patch+json`` and
@@ -134,6 +135,7 @@ async def replace(
     if current is None:
         raise not_found(resource, name)
     new = updated_object(resource, current, new, field_manager(request))
+    creating.allocate(server, resource, new, current)
     await _save(server, request, send, resource, current, new, warnings)
 
 
@@ -189,6 +191,7 @@ async def patch(
     creating.check_type(resource, result)
     _check_name(result, resource, namespace, name)
     new = updated_object(resource, current, result, field_manager(request))
+    creating.allocate(server, resource, new, current)
     await _save(server, request, send, resource, current, new, warnings)
 
 
@@ -231,6 +234,8 @@ async def _apply(
             result["metadata"]["managedFields"] = managed
         else:
             result["metadata"].pop("managedFields", None)
+        creating.allocate(server, resource, result)
         return await _save(server, request, send, resource, None, result)
     new = updated_object(resource, current, result, manager, track=False)
+    creating.allocate(server, resource, new, current)
     await _save(server, request, send, resource, current, new)

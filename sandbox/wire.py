@@ -45,10 +45,13 @@ class Request:
     receive: Callable[[], Awaitable[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # The integer options of lists, watches and deletes, refused here whatever the verb
-        # (``int()`` would take `` 5``, ``1_000`` and 5000 digits).
-        for name in ("limit", "timeoutSeconds", "gracePeriodSeconds"):
+        # The integer options of lists and watches, refused here whatever the verb (``int()``
+        # would take `` 5``, ``1_000`` and 5000 digits); a delete's only when it has no body
+        # (its DeleteOptions are then the query's), as the API server reads them.
+        for name in ("limit", "timeoutSeconds"):
             self.integer(name)
+        if self.method == "DELETE" and not self.body:
+            self.integer("gracePeriodSeconds")
         self.integer("resourceVersion", unsigned=True)
 
     @property

@@ -1,7 +1,6 @@
-"""Writes: deleting a pod (graceful, with preconditions) and the Deployment ``scale`` subresource.
+"""Writes: the Deployment ``scale`` subresource (deleting a pod is ``sandbox.deleting``'s).
 
-The sandbox's controller carries them out (``Controls``): a deleted pod's process is drained and
-stopped, a scaled Deployment gets or loses pods.
+The sandbox's controller carries it out (``Controls``): a scaled Deployment gets or loses pods.
 """
 
 from __future__ import annotations
@@ -10,34 +9,10 @@ from typing import TYPE_CHECKING
 
 from sandbox import objects, resources, scaling
 from sandbox.reading import get_or_404
-from sandbox.wire import ApiError, Request, Send, is_int64, not_allowed, send_json
+from sandbox.wire import ApiError, Request, Send, not_allowed, send_json
 
 if TYPE_CHECKING:
     from sandbox.apiserver import ApiServer
-
-
-async def delete_pod(server: ApiServer, request: Request, send: Send, namespace: str, name: str) -> None:
-    options = request.json_body() if request.body else {}  # before the lookup, as the API server
-    get_or_404(server.store, resources.PODS, namespace, name)
-    grace = request.integer("gracePeriodSeconds")
-    if grace is None:
-        grace = options.get("gracePeriodSeconds")
-        if grace is not None and not is_int64(grace):
-            raise ApiError(400, "BadRequest", "gracePeriodSeconds must be a 64-bit integer")
-    if grace is not None and grace < 0:
-        raise ApiError(422, "Invalid", "gracePeriodSeconds: Invalid value: must be >= 0")
-    preconditions = options.get("preconditions") or {}
-    if not isinstance(preconditions, dict):
-        raise ApiError(400, "BadRequest", "preconditions must be an object")
-    uid = preconditions.get("uid")
-    if uid and uid != get_or_404(server.store, resources.PODS, namespace, name)["metadata"]["uid"]:
-        raise ApiError(
-            409, "Conflict", f"Precondition failed: UID in precondition: {uid}", name=name, kind="pods"
-        )
-    deleted = server.controls.delete_pod(name, grace)
-    if deleted is None:
-        raise ApiError(404, "NotFound", f'pods "{name}" not found', name=name, kind="pods")
-    await send_json(send, 200, deleted)
 
 
 async def scale(server: ApiServer, request: Request, send: Send, namespace: str, name: str) -> None:

@@ -2,10 +2,10 @@
 real clients (kubectl 1.32 and the ``kubernetes`` client), against a real kube-apiserver and the
 sandbox's API server; what a user sees is compared after masking what must differ.
 
-Each step expects ``SAME``, a ``known`` difference written down in docs/sandbox.md (and then
-nothing else may differ, and the difference must still be there), or is ``pending`` on work in
-progress (run and reported, not failing). The report of every step goes to
-``test-artifacts/fidelity-report.md``; the scenarios are in ``tests/fidelity/``.
+Each step expects ``SAME`` or a ``known`` difference written down in docs/sandbox.md (and then
+nothing else may differ, and the difference must still be there): every step can fail. The
+report of every step goes to ``test-artifacts/fidelity-report.md``; the scenarios are in
+``tests/fidelity/``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from tests.fidelity import cells, changes, discovery, errors, lists, reads, selectors, watches, writes
-from tests.support.fidelity import Servers, count_steps
+from tests.support.fidelity import Servers, Step, count_steps, known
+from tests.support.fidelity.runner import Expect, judge
 from tests.support.processes import ROOT
 from tests.support.programs import require
 from tests.support.sandbox import start_sandbox
@@ -77,6 +78,18 @@ def test_scenario(servers, scenario):
 
 def test_the_suite_runs_at_least_60_steps():
     assert count_steps(SCENARIOS) >= 60
+
+
+def test_every_step_can_fail():
+    """Only ``SAME`` and ``known`` exist: a step that differs where it should not fails."""
+    assert {step.expect.kind for s in SCENARIOS for step in s.steps} <= {"same", "known"}
+    with pytest.raises(ValueError):
+        Expect("pending", "work in progress")
+    step = Step("a step", lambda t: None)
+    assert judge("scenario", step, {"a": 1}, {"a": 2}).problem == "differs"
+    known_step = Step("a known one", lambda t: None, known("no-rbac", "a"))
+    assert judge("scenario", known_step, {"a": 1}, {"a": 1}).problem, "a gone difference fails too"
+    assert judge("scenario", known_step, {"a": 1, "b": 1}, {"a": 2, "b": 2}).problem, "so does a new one"
 
 
 def _documented() -> set[str]:

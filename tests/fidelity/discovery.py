@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.fidelity import Scenario, Step, Target, known, pending
+from tests.support.fidelity import Scenario, Step, Target, known
 
 SERVED = {
     "": ("namespaces", "pods", "services", "endpoints", "events", "serviceaccounts", "secrets", "configmaps"),
@@ -216,31 +216,26 @@ def openapi_v2(t: Target) -> dict:
     return {"status": seen["status"], "definitions": {name: definitions.get(name) for name in names}}
 
 
-OPENAPI = "OpenAPI documents (sandbox/openapi.py)"
 OPEN_API = Scenario(
     "OpenAPI",
     steps=[
-        Step("/openapi/v2 (the definitions of the tutorial's kinds)", openapi_v2, pending(OPENAPI)),
-        Step("/openapi/v3 (the sandbox's group versions)", openapi_v3_index, pending(OPENAPI)),
+        Step("/openapi/v2 (the definitions of the tutorial's kinds)", openapi_v2),
+        Step("/openapi/v3 (the sandbox's group versions)", openapi_v3_index),
         Step(
             "/openapi/v3/api/v1: Service, Pod",
             openapi_v3_schema("/openapi/v3/api/v1", "io.k8s.api.core.v1.Service", "io.k8s.api.core.v1.Pod"),
-            pending(OPENAPI),
         ),
         Step(
             "/openapi/v3/apis/apps/v1: Deployment",
             openapi_v3_schema("/openapi/v3/apis/apps/v1", "io.k8s.api.apps.v1.Deployment"),
-            pending(OPENAPI),
         ),
         Step(
             "kubectl explain service.spec.sessionAffinity",
             lambda t: t.kubectl("explain", "service.spec.sessionAffinity"),
-            pending(OPENAPI),
         ),
         Step(
             "kubectl explain deployment.spec.strategy --recursive",
             lambda t: t.kubectl("explain", "deployment.spec.strategy", "--recursive"),
-            pending(OPENAPI),
         ),
     ],
 )

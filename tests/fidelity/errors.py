@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from tests.fidelity.reads import PATHS
 from tests.fidelity.steps import SERVICE, call, kubectl
-from tests.support.fidelity import MIRRORED, Scenario, Step, Target, known, pending
+from tests.support.fidelity import MIRRORED, Scenario, Step, Target, known
 
-DELETES = (
-    "deletes: a failed uid precondition worded as the real Conflict, DeleteOptions in the body (deleting.py)"
-)
 SCALE = f"{PATHS['deployments']}/{SERVICE}/scale"
 
 
@@ -25,9 +22,16 @@ def _stale_scale(t: Target) -> dict:
     return t.call("PUT", SCALE, body=scale)
 
 
-def _delete_with_wrong_uid(t: Target) -> dict:
+def _delete_with_wrong_uid(t: Target, kind: str = "pods") -> dict:
     options = {"preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}}
-    return t.call("DELETE", f"{PATHS['pods']}/{_first_pod(t)}", body=options)
+    name = _first_pod(t) if kind == "pods" else SERVICE
+    return t.call("DELETE", f"{PATHS[kind]}/{name}", body=options)
+
+
+def _dry_run_delete(t: Target) -> dict:
+    """``kubectl delete --dry-run=server`` sends ``dryRun: [All]`` in the body: nothing goes."""
+    pod = _first_pod(t)
+    return {"delete": t.kubectl("delete", "pod", pod, "--dry-run=server"), "after": _first_pod(t) == pod}
 
 
 def _delete_with_grace(grace: str, *, body: bool = False):
@@ -72,10 +76,19 @@ STATUSES = Scenario(
             "405: DELETE on a collection's watch path", call("DELETE", "/api/v1/watch/namespaces/{ns}/pods")
         ),
         Step("409: scale with a stale resourceVersion", _stale_scale),
+        Step("409: delete a pod with a uid precondition that fails", _delete_with_wrong_uid),
         Step(
-            "409: delete a pod with a uid precondition that fails",
-            _delete_with_wrong_uid,
-            pending(DELETES),
+            "409: delete a Deployment with a uid precondition that fails",
+            lambda t: _delete_with_wrong_uid(t, "deployments"),
+        ),
+        Step("kubectl delete pod --dry-run=server", _dry_run_delete),
+        Step(
+            "422: DeleteOptions with a dryRun that is not All",
+            call("DELETE", f"{PATHS['pods']}/nope", body={"dryRun": ["Some"]}),
+        ),
+        Step(
+            "422: DeleteOptions with an unknown propagationPolicy",
+            call("DELETE", f"{PATHS['pods']}/nope", body={"propagationPolicy": "Later"}),
         ),
         Step(
             "422: scale to -1",
@@ -89,7 +102,6 @@ STATUSES = Scenario(
         Step(
             "gracePeriodSeconds not a number, options in the body",
             _delete_with_grace("soon", body=True),
-            pending(DELETES),
         ),
         Step(
             "400: scale with a body that is not JSON",

@@ -7,9 +7,8 @@ into the real namespace first (``mirror``), so both servers hold the same object
 from __future__ import annotations
 
 from tests.fidelity.steps import SERVICE, kubectl, table, typed
-from tests.support.fidelity import MIRRORED, Scenario, Step, pending
+from tests.support.fidelity import MIRRORED, Scenario, Step
 
-KUBELET = "pod status as a kubelet writes it: containerStatuses[].lastState {} (pods.py)"
 KINDS = ("pods", "services", "deployments", "endpoints", "endpointslices")
 PATHS = {
     "pods": "/api/v1/namespaces/{ns}/pods",
@@ -46,7 +45,7 @@ FORMATS = Scenario(
         Step("get deploy -o yaml", kubectl("get", "deploy", SERVICE, "-o", "yaml", out="yaml")),
         Step("get endpointslices -o json", kubectl("get", "endpointslices", "-o", "json", out="json")),
         Step("get endpoints -o yaml", kubectl("get", "endpoints", "-o", "yaml", out="yaml")),
-        Step("get pods -o json", kubectl("get", "pods", "-o", "json", out="json"), pending(KUBELET)),
+        Step("get pods -o json", kubectl("get", "pods", "-o", "json", out="json")),
         Step("get -o name", kubectl("get", "pods,svc,deploy,endpointslices", "-o", "name")),
         Step(
             "get -o custom-columns",
@@ -81,7 +80,7 @@ FORMATS = Scenario(
             "client: list EndpointSlices",
             typed("DiscoveryV1Api", "list_namespaced_endpoint_slice", "{ns}"),
         ),
-        Step("client: list pods", typed("CoreV1Api", "list_namespaced_pod", "{ns}"), pending(KUBELET)),
+        Step("client: list pods", typed("CoreV1Api", "list_namespaced_pod", "{ns}")),
     ],
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.fidelity.reads import PATHS
 from tests.fidelity.steps import SERVICE, call, kubectl
-from tests.support.fidelity import MIRRORED, Scenario, Step, Target, pending
+from tests.support.fidelity import MIRRORED, Scenario, Step, Target
 
 
 def names(kind: str, *selector: str) -> Step:
@@ -118,7 +118,6 @@ OTHER_FIELDS = Scenario(
                 "involvedObject.uid=u,involvedObject.apiVersion=v1,involvedObject.resourceVersion=1,"
                 "involvedObject.fieldPath=f,reason=r,reportingComponent=c,source=s,type=Normal",
             ),
-            pending("events' field selectors (involvedObject.*, reason, source, type...)"),
         ),
         names("events", "--field-selector", "message=x"),
         Step(

@@ -22,12 +22,11 @@ from tests.support.fidelity.runner import (
     attempt,
     judge,
     known,
-    pending,
     strip,
 )
 from tests.support.fidelity.targets import Target
 
-__all__ = ["MIRRORED", "SAME", "Scenario", "Servers", "Step", "Target", "known", "pending"]
+__all__ = ["MIRRORED", "SAME", "Scenario", "Servers", "Step", "Target", "known"]
 # Left out when comparing the tutorial's objects copied from the sandbox (``mirror``): who wrote
 # them and how often (the copy is written once, by this suite's client; the sandbox's objects by
 # its controllers, as often as they changed). The writes scenarios compare both as written.

@@ -9,9 +9,8 @@ A step declares what it expects:
   (patterns over diff paths such as ``stdout.items[0].spec``, where ``*`` is anything), so that a new
   difference in the same step still fails; and when the difference has gone, the step fails too,
   to be turned into ``SAME`` and the entry removed.
-- ``pending(WHAT)``: the sandbox's side of the step is being built (WHAT): the step runs and its
-  difference is reported, but it does not fail the suite. Once WHAT lands, the step becomes
-  ``SAME`` or a ``known`` difference.
+
+Nothing else: every step can fail.
 """
 
 from __future__ import annotations
@@ -28,16 +27,16 @@ from tests.support.fidelity.targets import Target
 
 @dataclass(frozen=True)
 class Expect:
-    kind: str  # same, known, pending
+    kind: str  # same, known
     ref: str = ""
     where: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("same", "known"):
+            raise ValueError(f"a step expects SAME or known(...), not {self.kind!r}")
+
     def __str__(self) -> str:
-        if self.kind == "same":
-            return "same"
-        if self.kind == "known":
-            return f"known difference `{self.ref}`"
-        return f"pending: {self.ref}"
+        return "same" if self.kind == "same" else f"known difference `{self.ref}`"
 
 
 SAME = Expect("same")
@@ -47,10 +46,6 @@ def known(ref: str, *where: str) -> Expect:
     if not where:
         raise ValueError("a known difference says where it is")
     return Expect("known", ref, where)
-
-
-def pending(what: str) -> Expect:
-    return Expect("pending", what)
 
 
 @dataclass
@@ -127,8 +122,9 @@ def judge(scenario: str, step: Step, real: Any, sandbox: Any) -> Outcome:
     found = diff(real, sandbox)
     outcome = Outcome(scenario, step.name, step.expect, found)
     expect = step.expect
-    if expect.kind == "same" and found:
-        outcome.problem = "differs"
+    if expect.kind == "same":
+        if found:
+            outcome.problem = "differs"
     elif expect.kind == "known":
         if not found:
             outcome.problem = f"known difference {expect.ref!r} no longer shows: expect SAME, drop the entry"
@@ -139,6 +135,8 @@ def judge(scenario: str, step: Step, real: Any, sandbox: Any) -> Outcome:
                 outcome.problem = (
                     f"differs beyond known difference {expect.ref!r} ({', '.join(expect.where)})"
                 )
+    else:  # pragma: no cover - Expect refuses any other kind
+        outcome.problem = f"expects {expect.kind!r}: only SAME or known(...) can be judged"
     return outcome
 
 
