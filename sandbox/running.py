@@ -22,7 +22,6 @@ from sandbox import manifests, names, pod_environment, resources
 from sandbox.addresses import AddressPool
 from sandbox.apiserver import ApiServer
 from sandbox.controller import Cluster
-from sandbox.hand_written import HandWrittenSlices
 from sandbox.pod_environment import CONSUMER, PROVIDER_SERVICE
 from sandbox.proxy import AddressInUse, ServiceProxy
 from sandbox.store import Store
@@ -158,7 +157,7 @@ class Sandbox:
             self.store, self.cluster, server_address=api_address, bookmark_seconds=options.bookmark_seconds
         )
         config = uvicorn.Config(
-            HandWrittenSlices(self.api, self.store, changed=self.cluster.schedule_sync),
+            self.api,
             lifespan="off",
             ws=ApiWebSockets,  # exec and port-forward: kubectl's subprotocol names (sandbox.streaming)
             log_level="warning",

@@ -3,8 +3,9 @@
 The Service's 2 pods are listed twice (the controller's IPv4 slice and a hand-written IPv6 twin,
 as for a dual-stack Service), beside an FQDN slice and a slice without targetRefs. The page, the
 API, a run's statistics and the metrics all count 2 pods; no call goes anywhere but to them.
-Hand-written slices go in through the sandbox's ``/sandbox/endpointslices`` (sandbox.hand_written),
-as ``kubectl apply`` would put them on a cluster.
+Hand-written slices are created through the API server, as ``kubectl apply`` creates them on a
+cluster; the sandbox's EndpointSlice controller leaves them alone (they are not labelled
+``endpointslice.kubernetes.io/managed-by`` its name), as the real one does.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _hand_written(name: str, address_type: str, endpoints: list[dict], ports: li
 
 
 def _post(sandbox, endpoint_slice: dict) -> None:
-    response = requests.post(f"{sandbox.api_url}/sandbox/endpointslices", json=endpoint_slice, timeout=5)
+    response = requests.post(f"{sandbox.api_url}{SLICES}", json=endpoint_slice, timeout=5)
     assert response.status_code == 201, response.text
 
 
@@ -137,21 +138,15 @@ def test_kubectl_tables_print_the_hand_written_slices(cluster):
     assert cells[f"{SERVICE}-ipv6"][:2] == ["IPv6", "50051,8081"]
 
 
-def test_the_sandbox_refuses_to_overwrite_the_controllers_slice_or_store_an_invalid_one(cluster):
+def test_the_api_server_refuses_an_invalid_slice_naming_the_field_and_stores_nothing(cluster):
     sandbox, _, _ = cluster
-    listed = requests.get(f"{sandbox.api_url}{SLICES}", timeout=5).json()["items"]
-    controllers = next(
-        s for s in listed if "endpointslice.kubernetes.io/managed-by" in s["metadata"]["labels"]
+    invalid = requests.post(
+        f"{sandbox.api_url}{SLICES}", json=_hand_written("bad", "Unix", [], []), timeout=5
     )
-    refused = requests.post(f"{sandbox.api_url}/sandbox/endpointslices", json=controllers, timeout=5)
-    assert refused.status_code == 409
-    invalid = _hand_written("bad", "Unix", [], [])
-    assert (
-        requests.post(f"{sandbox.api_url}/sandbox/endpointslices", json=invalid, timeout=5).status_code == 422
-    )
-    assert (
-        requests.post(f"{sandbox.api_url}/sandbox/endpointslices", data=b"[[[", timeout=5).status_code == 400
-    )
+    assert invalid.status_code == 422
+    assert [c["field"] for c in invalid.json()["details"]["causes"]] == ["addressType"]
+    assert requests.post(f"{sandbox.api_url}{SLICES}", data=b"[[[", timeout=5).status_code == 400
+    assert requests.get(f"{sandbox.api_url}{SLICES}/bad", timeout=5).status_code == 404
 
 
 def test_the_page_draws_each_pod_once_with_its_addresses_per_family_and_the_names_as_names(cluster):

@@ -1,15 +1,11 @@
-"""The sandbox's own readers of EndpointSlices, pure: its Service proxy's backends, its kubectl
-tables, and the checks on a hand-written slice. Every shape the API allows: several slices,
+"""The sandbox's own readers of EndpointSlices, pure: its Service proxy's backends and its kubectl
+tables. Every shape the API allows: several slices,
 dual-stack twins, nil conditions, ``endpoints: null``, nil port numbers, FQDN slices."""
 
 from __future__ import annotations
 
-import pytest
-
 from sandbox import resources, tables
 from sandbox.backends import of_service, service_backends
-from sandbox.hand_written import checked
-from sandbox.wire import ApiError
 
 PORTS = [{"name": "app", "port": 8081}, {"name": "grpc", "port": 50051}]
 CREATED = {"creationTimestamp": "2026-01-01T00:00:00Z"}
@@ -130,29 +126,3 @@ def test_kubectl_get_endpoints_brackets_ipv6_and_lists_ready_addresses_only():
         ],
     )
     assert [cells[1] for cells in printed] == ["[fd00::2]:8081", "", "<none>", "127.0.1.2"]
-
-
-@pytest.mark.parametrize(
-    ("change", "says"),
-    [
-        ({"addressType": "Unix"}, "addressType"),
-        ({"addressType": None}, "addressType"),
-        ({"endpoints": [{"addresses": []}]}, "endpoints[0].addresses"),
-        ({"endpoints": [{"addresses": [""]}]}, "endpoints[0].addresses"),
-        ({"endpoints": {"addresses": ["127.0.1.2"]}}, "endpoints: must be a list"),
-        ({"ports": [{"name": "app", "port": 0}]}, "ports[0].port"),
-        ({"ports": ["app"]}, "ports[0].port"),
-        ({"ports": [{"name": 8081, "port": 8081}]}, "ports[0].name"),
-        ({"metadata": {}}, "metadata.name"),
-        ({"metadata": {"name": "x", "namespace": "other"}}, "metadata.namespace"),
-    ],
-)
-def test_a_hand_written_slice_the_api_would_refuse_is_refused_naming_the_field(change, says):
-    with pytest.raises(ApiError) as refused:
-        checked({**endpoint_slice("IPv4", pod("127.0.1.2", "a")), **change})
-    assert refused.value.code == 422 and says in refused.value.body["message"]
-
-
-def test_a_hand_written_slice_with_null_endpoints_and_ports_is_accepted():
-    accepted = checked({**endpoint_slice("FQDN"), "ports": None})
-    assert (accepted["kind"], accepted["apiVersion"]) == ("EndpointSlice", "discovery.k8s.io/v1")

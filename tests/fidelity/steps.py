@@ -56,9 +56,7 @@ def endpoint_slice(name: str, *addresses: str, service: str = "fidelity-watch", 
 
 
 def write_slice(t: Target, body: dict) -> None:
-    """Create or replace a slice through the API; where the sandbox's API does not take
-    writes yet, through its test-only route for hand-written slices (the same store, so the
-    same watch events). Which way it went is not what the watch steps compare."""
+    """Create or replace a slice through the API, as a controller or kubectl apply would."""
     name = body["metadata"]["name"]
     current = t.request("GET", f"{SLICES}/{name}")
     if current.status == 200:
@@ -66,20 +64,14 @@ def write_slice(t: Target, body: dict) -> None:
         written = t.request("PUT", f"{SLICES}/{name}", body=body)
     else:
         written = t.request("POST", SLICES, body=body)
-    if written.status == 405 and t.is_sandbox:
-        import requests
-
-        requests.post(f"{t.faults_url}/sandbox/endpointslices", json=body, timeout=5).raise_for_status()
-    elif written.status not in (200, 201):
+    if written.status not in (200, 201):
         raise AssertionError(f"writing slice {name}: {written.status} {written.json()}")
 
 
 def delete_slice(t: Target, name: str) -> None:
     deleted = t.request("DELETE", f"{SLICES}/{name}")
-    if deleted.status == 405 and t.is_sandbox:
-        import requests
-
-        requests.delete(f"{t.faults_url}/sandbox/endpointslices", params={"name": name}, timeout=5)
+    if deleted.status not in (200, 202):
+        raise AssertionError(f"deleting slice {name}: {deleted.status} {deleted.json()}")
 
 
 def _kept(current: dict) -> dict:
