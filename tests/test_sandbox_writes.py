@@ -268,12 +268,20 @@ def test_apply_configured_then_unchanged_then_diff_is_empty_as_on_a_cluster(clus
     deployment["spec"]["replicas"] = 1
     assert on_both(clusters, "apply", manifest=deployment).strip().endswith("configured")
     assert on_both(clusters, "apply", manifest=deployment).strip().endswith("unchanged")
+    _rolled_out(clusters, "applied")
     assert on_both(clusters, "diff", manifest=deployment) == ""
     del container["env"]  # client-side apply removes what it applied before and no longer does
     assert on_both(clusters, "apply", manifest=deployment).strip().endswith("configured")
     for kubectl in clusters.values():
         got = json.loads(kubectl("-n", NAMESPACE, "get", "deployment", "applied", "-o", "json"))
         assert "env" not in got["spec"]["template"]["spec"]["containers"][0]
+
+
+def _rolled_out(clusters, deployment: str) -> None:
+    """Wait until the sandbox's Deployment controller is done with ``deployment``. The real server
+    here runs no controllers, so its status never moves; the sandbox's does, and a status that
+    changes between kubectl diff's read and its dry-run would show as a difference."""
+    clusters["sandbox"]("-n", NAMESPACE, "rollout", "status", f"deployment/{deployment}", "--timeout=180s")
 
 
 def test_server_side_apply_then_a_conflict_then_force_as_on_a_cluster(clusters):
@@ -288,6 +296,7 @@ def test_server_side_apply_then_a_conflict_then_force_as_on_a_cluster(clusters):
     )
     deployment["spec"]["replicas"] = 2
     on_both(clusters, "apply", "--server-side", manifest=deployment)
+    _rolled_out(clusters, "ssa")
     assert on_both(clusters, "diff", "--server-side", manifest=deployment) == ""
     deployment["spec"]["replicas"] = 3
     on_both(clusters, "apply", "--server-side", "--field-manager=other", manifest=deployment)  # the conflict
