@@ -29,6 +29,7 @@ from sandbox import fieldsets, merge_schema
 from sandbox.apply_conflicts import Conflicts
 from sandbox.fieldsets import Path
 from sandbox.resources import DEPLOYMENTS, NAMESPACES, PODS, REPLICA_SETS, SERVICES, Resource
+from sandbox.zero_objects import zero_body
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 BEFORE_FIRST_APPLY = "before-first-apply"
@@ -47,31 +48,11 @@ _STRIPPED = {(("f", "apiVersion"),), (("f", "kind"),), (("f", "metadata"),)} | {
         "resourceVersion",
     )
 }
-_TEMPLATE = {"metadata": {"creationTimestamp": None}, "spec": {"containers": None}}
-# The object a create starts from: Go's zero value of the kind as JSON (fields without omitempty).
-ZERO = {
-    "Deployment": {"spec": {"selector": None, "template": _TEMPLATE, "strategy": {}}, "status": {}},
-    "ReplicaSet": {"spec": {"selector": None, "template": _TEMPLATE}, "status": {"replicas": 0}},
-    "Pod": {"spec": {"containers": None}, "status": {}},
-    "Service": {"spec": {}, "status": {"loadBalancer": {}}},
-    "Namespace": {"spec": {}, "status": {}},
-    "EndpointSlice": {"addressType": "", "endpoints": None, "ports": None},
-    "Role": {"rules": None},
-    "RoleBinding": {"roleRef": {"apiGroup": "", "kind": "", "name": ""}},
-    "Event": {
-        "involvedObject": {},
-        "source": {},
-        "firstTimestamp": None,
-        "lastTimestamp": None,
-        "eventTime": None,
-        "reportingComponent": "",
-        "reportingInstance": "",
-    },
-}
 
 
 def zero(resource: Resource) -> dict:
-    return {"metadata": {"creationTimestamp": None}, **copy.deepcopy(ZERO.get(resource.kind, {}))}
+    """The object a create starts from: Go's zero value of the kind (``sandbox.zero_objects``)."""
+    return {"metadata": {"creationTimestamp": None}, **zero_body(resource)}
 
 
 @dataclass
