@@ -100,14 +100,7 @@ class ControlPlane:
 
     def token_kubeconfig(self, namespace: str, service_account: str) -> Path:
         """A kubeconfig for ``namespace/service_account``, with a token from the TokenRequest API."""
-        result = subprocess.run(
-            [str(self.script), "token", str(self.directory), namespace, service_account],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = self._script("token", namespace, service_account, timeout=60)
         if result.returncode != 0:
             raise AssertionError(f"no token for {namespace}/{service_account}:\n{result.stderr}")
         path = self.directory / f"kubeconfig-{namespace}-{service_account}"
@@ -120,21 +113,23 @@ class ControlPlane:
         new server's watch cache starts at the current revision, so a client resuming from an
         older resourceVersion gets a real ``410 Gone``."""
         self.stop()
-        result = subprocess.run(
-            [str(self.script), "start", str(self.directory), *self._ports],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
+        result = self._script("start", *self._ports, timeout=240)
         if result.returncode != 0:
             raise RuntimeError(f"the control plane did not restart:\n{result.stdout}\n{result.stderr}")
 
     def stop(self) -> None:
         """Stop etcd and the API server by their PIDs (the script reads them from its folder)."""
-        subprocess.run(
-            [str(self.script), "stop", str(self.directory)], env=self.env, capture_output=True, timeout=60
+        self._script("stop", timeout=60)
+
+    def _script(self, command: str, *args: str, timeout: float) -> subprocess.CompletedProcess:
+        """``control-plane COMMAND DIR ARGS...`` for this control plane's folder."""
+        return subprocess.run(
+            [str(self.script), command, str(self.directory), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
 
