@@ -1,7 +1,10 @@
 // The flow, drawn in SVG: consumer -> Service -> one card per endpoint, and a dot per call.
 // Cards are keyed by the endpoint's key (a pod is one card however many addresses it has) and
 // updated in place; dots move once per animation frame. Past MAX_DOTS in flight, calls become
-// per-pod pulses instead of dots, so the frame rate holds.
+// per-pod pulses instead of dots, so the frame rate holds. Past COMPACT_ABOVE endpoints the
+// cards give way to the compact grid (grid.js), which shows every pod as one cell.
+
+import { COMPACT_ABOVE, createGrid } from "./grid.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 900;
@@ -78,6 +81,10 @@ export function createFlow(svg, t) {
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)");
   let layout = { height: 200, consumerY: 68, serviceY: 61 };
   let frame = null;
+  const picture = svg.closest("section");
+  const gridRoot = document.querySelector("#grid");
+  const grid = createGrid(gridRoot, t, { colour: connectionColour });
+  let compact = false;
 
   function place(endpoints) {
     const height = Math.max(200, endpoints.length * (CARD_HEIGHT + 12) + 20);
@@ -115,7 +122,16 @@ export function createFlow(svg, t) {
   };
 
   function update(state) {
-    const endpoints = state.endpoints.slice().sort((a, b) => a.name.localeCompare(b.name) || a.key.localeCompare(b.key));
+    const wasCompact = compact;
+    compact = state.endpoints.length > COMPACT_ABOVE;
+    if (compact !== wasCompact) {
+      picture.classList.toggle("compact", compact);
+      gridRoot.hidden = !compact;
+      if (!compact) grid.clear();
+    }
+    if (compact) grid.update(state);
+    // In the compact view the cards are gone, not hidden: 1000 of them would cost every frame.
+    const endpoints = compact ? [] : state.endpoints.slice().sort((a, b) => a.name.localeCompare(b.name) || a.key.localeCompare(b.key));
     place(endpoints);
     put(consumerName, state.pod ? state.pod.name : "");
     if (state.service) {
@@ -153,6 +169,10 @@ export function createFlow(svg, t) {
   }
 
   function addCall(call) {
+    if (compact) {
+      grid.addCall(call);
+      return;
+    }
     const target = call.outcome === "ok" ? [...cards.entries()].find(([, entry]) => entry.name.textContent === call.pod) : null;
     if (call.outcome !== "ok") serviceError.textContent = call.outcome;
     if (reduced.matches || dots.length >= MAX_DOTS) {
@@ -205,5 +225,5 @@ export function createFlow(svg, t) {
     if (dots.length) frame = requestAnimationFrame(step);
   }
 
-  return { update, addCall, inFlight: () => dots.length, pulses: () => pulses };
+  return { update, addCall, inFlight: () => dots.length + grid.inFlight(), pulses: () => pulses, compact: () => compact };
 }

@@ -1,7 +1,10 @@
-// The numbers beside the picture: per-pod bars, the verdict, latency, the call log, the endpoint
-// timeline and past runs. DOM is built with createElement/textContent (never innerHTML with
-// data), and rows are keyed so an update touches only what changed.
+// The numbers beside the picture: per-pod bars (past COMPACT_ABOVE endpoints, the distribution
+// instead), the verdict, latency, the call log, the endpoint timeline and past runs. DOM is built
+// with createElement/textContent (never innerHTML with data), and rows are keyed so an update
+// touches only what changed.
 
+import { createDistribution } from "./distribution.js";
+import { COMPACT_ABOVE } from "./grid.js";
 import { createStrip } from "./strip.js";
 import { verdict } from "./verdict.js";
 
@@ -12,7 +15,10 @@ function node(tag, attributes = {}, content = null) {
   return element;
 }
 
-const time = (seconds) => new Date(seconds * 1000).toLocaleTimeString([], { hour12: false });
+// One formatter for every row: toLocaleTimeString builds a new one per call, about 0.5 ms each,
+// which is most of a frame when a burst brings 100 rows.
+const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+const time = (seconds) => CLOCK.format(new Date(seconds * 1000));
 
 export function createPanels(root, t) {
   const bars = root.querySelector("#bars");
@@ -28,6 +34,23 @@ export function createPanels(root, t) {
   let shownTimeline = null;
   let shownRuns = null;
   const strip = createStrip(root.querySelector("#strip"), t);
+  const distribution = createDistribution(root, t);
+  const distributionBox = root.querySelector("#distribution");
+  const expectedLine = root.querySelector("#expected");
+
+  function updateSpread(state) {
+    const compact = state.endpoints.length > COMPACT_ABOVE;
+    distributionBox.hidden = !compact;
+    bars.hidden = compact;
+    expectedLine.hidden = compact;
+    if (!compact) {
+      updateBars(state);
+      return;
+    }
+    for (const entry of barRows.values()) entry.row.remove();
+    barRows.clear();
+    distribution.update(state);
+  }
 
   function updateBars(state) {
     const pods = new Set(state.endpoints.map((endpoint) => endpoint.pod).filter(Boolean));
@@ -144,7 +167,7 @@ export function createPanels(root, t) {
 
   return {
     update(state, actions) {
-      updateBars(state);
+      updateSpread(state);
       updateVerdict(state);
       updateLog(state);
       strip.update(state);

@@ -1,5 +1,15 @@
 // A run's verdict in plain words, from the engine's statistics (pure; `t` translates).
 
+// Cochran's rule: the chi-square test wants at least about 5 expected calls per pod.
+export const MIN_EXPECTED_PER_POD = 5;
+
+// "busiest pod 1.42× the mean": what an operator reads first, after the sentence.
+export function busiest(statistics, t) {
+  const ratio = statistics && statistics.busiest_ratio;
+  if (ratio === null || ratio === undefined) return "";
+  return t.interpolate(t.gettext("busiest pod %(ratio)s× the mean"), { ratio: ratio.toFixed(2) }, true);
+}
+
 export function verdict(run, t) {
   const s = run && run.statistics;
   if (!s || s.calls === undefined) return "";
@@ -17,8 +27,14 @@ export function verdict(run, t) {
     return fmt(t.gettext("%(calls)s calls over %(connections)s connections reached %(pods)s pods: each connection stays on its pod"), { calls: s.ok, connections: s.connections, pods: s.pods_reached });
   }
   if (s.expected_pods.length < 2) return fmt(t.gettext("%(calls)s calls, %(pods)s pod(s) reached"), { calls: s.ok, pods: s.pods_reached });
-  if (s.p_value > 0.001) {
-    return fmt(t.gettext("%(calls)s calls reached %(pods)s of %(expected)s pods: spread consistent with random choice, p = %(p)s"), { calls: s.ok, pods: s.pods_reached, expected: s.expected_pods.length, p });
+  const expected = s.expected_pods.length;
+  const needed = s.calls_needed ?? MIN_EXPECTED_PER_POD * expected; // runs stored before it existed
+  if (s.ok < needed) {
+    return fmt(t.gettext("%(calls)s calls reached %(pods)s of %(expected)s pods: too few to judge the spread (the chi-square test wants about 5 calls per pod); %(needed)s calls would be enough"), { calls: s.ok, pods: s.pods_reached, expected, needed });
   }
-  return fmt(t.gettext("%(calls)s calls reached %(pods)s of %(expected)s pods: not spread at random per call, p = %(p)s"), { calls: s.ok, pods: s.pods_reached, expected: s.expected_pods.length, p });
+  const said = s.p_value > 0.001
+    ? fmt(t.gettext("%(calls)s calls reached %(pods)s of %(expected)s pods: spread consistent with random choice, p = %(p)s"), { calls: s.ok, pods: s.pods_reached, expected, p })
+    : fmt(t.gettext("%(calls)s calls reached %(pods)s of %(expected)s pods: not spread at random per call, p = %(p)s"), { calls: s.ok, pods: s.pods_reached, expected, p });
+  const ratio = busiest(s, t);
+  return ratio ? `${said}; ${ratio}` : said;
 }
