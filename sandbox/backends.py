@@ -42,12 +42,50 @@ def service_backends(
     have no port of that name is not a backend for it. ``host_port(pod, port)`` says where a
     pod's port listens on this machine (the sandbox may shift it); ``pod`` is "" for an endpoint
     without a Pod targetRef."""
+    return sorted(
+        {(address, host_port(pod, port)) for pod, address, port in _ready(endpoint_slices, family, port_name)}
+    )
+
+
+def _ready(endpoint_slices: Iterable[Mapping], family: str, port_name: str) -> list[tuple[str, str, int]]:
+    """``(pod, first address, port)`` of each ready endpoint of ``family`` with a port so named."""
     if family not in slices.IP_FAMILIES:
         return []
-    backends = set()
+    ready = []
     for endpoint in slices.from_slices(endpoint_slices).values():
         addresses = endpoint.addresses.get(family)
         port = endpoint.ports.get(family, {}).get(port_name)
         if endpoint.ready and addresses and port is not None:
-            backends.add((addresses[0], host_port(endpoint.pod, port)))
-    return sorted(backends)
+            ready.append((endpoint.pod, addresses[0], port))
+    return ready
+
+
+class BackendCache:
+    """``service_backends`` that reads a Service's slices again only when they changed: kube-proxy
+    recomputes a Service's endpoints on an EndpointSlice event, not on every sync. The slices are
+    known by name and ``metadata.resourceVersion`` (a slice without one is always read); one
+    entry is kept per Service, family and port."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple, tuple[tuple, list[tuple[str, str, int]]]] = {}
+
+    def backends(
+        self,
+        service: tuple[str, str],
+        endpoint_slices: list[Mapping],
+        *,
+        family: str,
+        port_name: str,
+        host_port: Callable[[str, int], int] = lambda pod, port: port,
+    ) -> list[Backend]:
+        """As ``service_backends``; ``service`` is its (namespace, name)."""
+        versions = tuple(
+            ((s.get("metadata") or {}).get("name"), (s.get("metadata") or {}).get("resourceVersion"))
+            for s in endpoint_slices
+        )
+        key = (service, family, port_name)
+        known = self._memo.get(key)
+        if known is None or known[0] != versions or not all(version for _, version in versions):
+            known = self._memo[key] = (versions, _ready(endpoint_slices, family, port_name))
+        ready = known[1]
+        return sorted({(address, host_port(pod, port)) for pod, address, port in ready})

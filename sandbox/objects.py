@@ -96,22 +96,45 @@ def _slice_ports(service: dict) -> list[dict]:
     ]
 
 
-def endpoint_slice_object(service: dict, *, name: str, pods: list[PodState]) -> dict:
-    """The slice the EndpointSlice controller would write: a terminating pod stays, not ready."""
-    endpoints = [
-        {
-            "addresses": [pod.ip],
-            "conditions": {
-                "ready": pod.ready and not pod.terminating,
-                "serving": pod.ready,
-                "terminating": pod.terminating,
-            },
-            "nodeName": pod.node,
-            "targetRef": {"kind": "Pod", "namespace": NAMESPACE, "name": pod.name, "uid": pod.uid},
-        }
-        for pod in sorted(pods, key=lambda pod: pod.name)
-        if pod.running
-    ]
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
+HEADLESS_LABEL = "service.kubernetes.io/headless"
+
+
+def slice_labels(service: dict) -> dict:
+    """A controller-made slice's labels (endpointslice utils.go ``setEndpointSliceLabels``): the
+    Service's own, less the reserved keys, then the Service's name, the manager, and
+    ``service.kubernetes.io/headless`` when the Service has no ClusterIP."""
+    reserved = (SERVICE_NAME_LABEL, MANAGED_BY_LABEL, HEADLESS_LABEL)
+    labels = {k: v for k, v in (service["metadata"].get("labels") or {}).items() if k not in reserved}
+    if (service.get("spec") or {}).get("clusterIP") in ("", "None", None):
+        labels[HEADLESS_LABEL] = ""
+    labels[SERVICE_NAME_LABEL] = service["metadata"]["name"]
+    labels[MANAGED_BY_LABEL] = SLICE_CONTROLLER
+    return labels
+
+
+def pod_endpoint(pod: PodState) -> dict:
+    """A pod as an EndpointSlice endpoint (``podToEndpoint``): a terminating pod stays, not ready
+    but still serving while it is ready."""
+    return {
+        "addresses": [pod.ip],
+        "conditions": {
+            "ready": pod.ready and not pod.terminating,
+            "serving": pod.ready,
+            "terminating": pod.terminating,
+        },
+        "nodeName": pod.node,
+        "targetRef": {"kind": "Pod", "namespace": NAMESPACE, "name": pod.name, "uid": pod.uid},
+    }
+
+
+def endpoint_slice_object(
+    service: dict, *, name: str, ports: list[dict], endpoints: list[dict], address_type: str = "IPv4"
+) -> dict:
+    """The slice the EndpointSlice controller would write (``newEndpointSlice``): named ``name``
+    (from ``generateName`` ``<service>-``), owned by the Service; empty lists read back as null,
+    as from a real API server."""
     service_name = service["metadata"]["name"]
     return {
         "apiVersion": "discovery.k8s.io/v1",
@@ -120,11 +143,7 @@ def endpoint_slice_object(service: dict, *, name: str, pods: list[PodState]) -> 
             "name": name,
             "namespace": NAMESPACE,
             "generateName": f"{service_name}-",
-            "labels": {
-                SERVICE_NAME_LABEL: service_name,
-                "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
-                **service["metadata"].get("labels", {}),
-            },
+            "labels": slice_labels(service),
             "ownerReferences": [
                 {
                     "apiVersion": "v1",
@@ -136,15 +155,21 @@ def endpoint_slice_object(service: dict, *, name: str, pods: list[PodState]) -> 
                 }
             ],
         },
-        "addressType": "IPv4",
+        "addressType": address_type,
         "endpoints": endpoints or None,
-        "ports": _slice_ports(service),
+        "ports": ports or None,
     }
+
+
+ENDPOINTS_MAX_CAPACITY = 1000  # endpoints_controller.go maxCapacity
+OVER_CAPACITY = "endpoints.kubernetes.io/over-capacity"  # v1.EndpointsOverCapacity
 
 
 def endpoints_object(service: dict, *, pods: list[PodState]) -> dict:
     """Legacy v1 Endpoints: ready pods in ``addresses``, unready ones in ``notReadyAddresses``;
-    a terminating pod leaves both, as the endpoints controller does."""
+    a terminating pod leaves both, as the endpoints controller does. Past 1000 addresses it is
+    truncated, ready ones kept first, and annotated ``endpoints.kubernetes.io/over-capacity:
+    truncated`` (endpoints_controller.go ``truncateEndpoints``)."""
 
     def address(pod: PodState) -> dict:
         return {
@@ -154,13 +179,15 @@ def endpoints_object(service: dict, *, pods: list[PodState]) -> dict:
         }
 
     live = sorted((pod for pod in pods if pod.running and not pod.terminating), key=lambda pod: pod.ip)
-    subset = {
-        "addresses": [address(pod) for pod in live if pod.ready],
-        "notReadyAddresses": [address(pod) for pod in live if not pod.ready],
-        "ports": _slice_ports(service),
-    }
+    ready = [address(pod) for pod in live if pod.ready]
+    not_ready = [address(pod) for pod in live if not pod.ready]
+    truncated = len(ready) + len(not_ready) > ENDPOINTS_MAX_CAPACITY
+    if truncated:  # truncateEndpoints: ready addresses first, then what room is left
+        ready = ready[:ENDPOINTS_MAX_CAPACITY]
+        not_ready = not_ready[: ENDPOINTS_MAX_CAPACITY - len(ready)]
+    subset = {"addresses": ready, "notReadyAddresses": not_ready, "ports": _slice_ports(service)}
     subset = {key: value for key, value in subset.items() if value}
-    return {
+    endpoints = {
         "apiVersion": "v1",
         "kind": "Endpoints",
         "metadata": {
@@ -173,3 +200,6 @@ def endpoints_object(service: dict, *, pods: list[PodState]) -> dict:
         },
         "subsets": [subset] if "addresses" in subset or "notReadyAddresses" in subset else [],
     }
+    if truncated:
+        endpoints["metadata"]["annotations"] = {OVER_CAPACITY: "truncated"}
+    return endpoints

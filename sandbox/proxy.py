@@ -49,6 +49,7 @@ class ServiceProxy:
         self.affinity_seconds = affinity_seconds
         self.stats = ProxyStats()
         self._backends: list[Backend] = []
+        self._backend_set: frozenset[Backend] = frozenset()
         self._turn = itertools.count()
         self._affinity: dict[str, tuple[Backend, float]] = {}
         self._server: asyncio.Server | None = None
@@ -62,7 +63,13 @@ class ServiceProxy:
         return list(self._backends)
 
     async def set_backends(self, backends: list[Backend]) -> None:
-        self._backends = sorted(backends)
+        """Program the endpoints (kube-proxy's sync on an EndpointSlice change); every pick after
+        this chooses among them, in O(1) however many there are."""
+        backends = sorted(backends)
+        if backends == self._backends and bool(backends) == (self._server is not None):
+            return  # a sync that changed nothing for this Service
+        self._backends = backends
+        self._backend_set = frozenset(backends)
         if self._backends and self._server is None:
             self._server = await self._listen()
         elif not self._backends and self._server is not None:
@@ -73,17 +80,20 @@ class ServiceProxy:
         """Take a terminating pod out of rotation at once, before the next sync (kube-proxy
         stops sending new connections to it as soon as its endpoint is not ready)."""
         self._backends = [backend for backend in self._backends if backend not in gone]
+        self._backend_set = frozenset(self._backends)
         if not self._backends and self._server is not None:
             self._server.close()
             self._server = None
 
     def pick(self, client_host: str) -> Backend | None:
+        """The backend of one new connection, or None when there is none; O(1) in the number of
+        backends (a random index, a turn counter, a dict of pinned clients)."""
         backends = self._backends
         if not backends:
             return None
         if self.affinity_seconds:
             pinned = self._affinity.get(client_host)
-            if pinned and pinned[0] in backends and pinned[1] > time.monotonic():
+            if pinned and pinned[0] in self._backend_set and pinned[1] > time.monotonic():
                 backend = pinned[0]
                 self._affinity[client_host] = (backend, time.monotonic() + self.affinity_seconds)
                 return backend

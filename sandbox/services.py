@@ -94,6 +94,7 @@ class ServiceNetwork:
         self._reserved = set(self.proxies)
         self._avoid = set(avoid)
         self._failed: set[Key] = set()
+        self._backends = backends.BackendCache()  # re-read a Service's slices when they change
 
     # --- the allocator -------------------------------------------------------------------------
 
@@ -169,8 +170,8 @@ class ServiceNetwork:
                         name=f"service {namespace}/{name} {address}:{port['port']}",
                     )
                 proxy.affinity_seconds = affinity_seconds(service)
-                ready = backends.service_backends(
-                    own, family=family, port_name=port.get("name", ""), host_port=host_port
+                ready = self._backends.backends(
+                    (namespace, name), own, family=family, port_name=port.get("name", ""), host_port=host_port
                 )
                 await self._program(key, proxy, ready)
         for key in [k for k in self.proxies if k not in wanted]:

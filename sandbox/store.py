@@ -95,6 +95,14 @@ class Store:
         items.sort(key=lambda obj: (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
         return copy.deepcopy(items)
 
+    def labels_by_uid(self, resource: Resource) -> dict[str, dict[str, str]]:
+        """Every object's labels (a copy) by its uid: what a controller that only selects needs,
+        without copying whole objects (a list of 1000 pods is a deep copy of each)."""
+        return {
+            obj["metadata"]["uid"]: dict(obj["metadata"].get("labels") or {})
+            for obj in self._objects.get(resource, {}).values()
+        }
+
     # --- writes ------------------------------------------------------------------------------
 
     def create(self, resource: Resource, obj: dict) -> dict:

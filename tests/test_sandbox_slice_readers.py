@@ -5,7 +5,7 @@ dual-stack twins, nil conditions, ``endpoints: null``, nil port numbers, FQDN sl
 from __future__ import annotations
 
 from sandbox import resources, tables
-from sandbox.backends import of_service, service_backends
+from sandbox.backends import BackendCache, of_service, service_backends
 
 PORTS = [{"name": "app", "port": 8081}, {"name": "grpc", "port": 50051}]
 CREATED = {"creationTimestamp": "2026-01-01T00:00:00Z"}
@@ -74,6 +74,38 @@ def test_the_proxy_shifts_a_pods_port_where_the_sandbox_moved_it_and_leaves_othe
         ("127.0.0.1", 18100),
         ("127.0.0.1", 18110),
     ]
+
+
+def test_the_cache_reads_a_services_slices_again_only_when_one_of_them_changed():
+    def versioned(endpoint_slice: dict, version: str) -> dict:
+        return {**endpoint_slice, "metadata": {**endpoint_slice["metadata"], "resourceVersion": version}}
+
+    cache = BackendCache()
+    first = [versioned(s, "1") for s in SHAPES]
+    assert cache.backends(("default", "svc"), first, family="IPv4", port_name="app") == service_backends(
+        SHAPES, family="IPv4", port_name="app"
+    )
+    # Same names and versions: the answer read before, even from slices that say otherwise.
+    unchanged = [
+        versioned(endpoint_slice("IPv4", pod("127.0.1.7", "z"), name=s["metadata"]["name"]), "1")
+        for s in SHAPES
+    ]
+    assert cache.backends(("default", "svc"), unchanged, family="IPv4", port_name="app") == service_backends(
+        SHAPES, family="IPv4", port_name="app"
+    )
+    changed = [*first[:-1], versioned(endpoint_slice("IPv4", pod("127.0.1.7", "z"), name="svc-empty"), "2")]
+    assert ("127.0.1.7", 8081) in cache.backends(("default", "svc"), changed, family="IPv4", port_name="app")
+    # Many slices of one Service (the controller cuts at 100 endpoints): every ready one counts.
+    many = [
+        versioned(
+            endpoint_slice(
+                "IPv4", *(pod(f"127.0.{n}.{i}", f"p{n}-{i}") for i in range(2, 102)), name=f"s{n}"
+            ),
+            "3",
+        )
+        for n in range(10)
+    ]
+    assert len(cache.backends(("default", "big"), many, family="IPv4", port_name="app")) == 1000
 
 
 def test_a_services_slices_are_those_labelled_with_its_name_in_its_namespace():

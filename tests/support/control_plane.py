@@ -133,8 +133,9 @@ class ControlPlane:
         )
 
 
-def start_control_plane(directory: Path) -> ControlPlane:
-    """Start a control plane in ``directory`` on free loopback ports; skip when it cannot run here."""
+def start_control_plane(directory: Path, *, controllers: bool = False) -> ControlPlane:
+    """Start a control plane in ``directory`` on free loopback ports; skip when it cannot run here.
+    ``controllers``: also the real kube-controller-manager (the script's ``WITH_CONTROLLERS=1``)."""
     script = _script()
     if not script.exists():
         _missing(f"no real kube-apiserver: {script} does not exist (set {SCRIPT_ENV} to the script)")
@@ -144,6 +145,8 @@ def start_control_plane(directory: Path) -> ControlPlane:
     env = dict(os.environ)
     if os.environ.get(BINARY_ENV):
         env["KUBE_APISERVER"] = os.environ[BINARY_ENV]
+    if controllers:
+        env["WITH_CONTROLLERS"] = "1"
     ports = (str(free_port()), str(_free_port_pair()))
     result = subprocess.run(
         [str(script), "start", str(directory), *ports],

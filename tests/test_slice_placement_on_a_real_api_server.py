@@ -1,0 +1,161 @@
+"""The sandbox's EndpointSlice placement (sandbox.slice_placement) against the real controller.
+
+A real kube-controller-manager (../shared/kube, ``WITH_CONTROLLERS=1``) cuts a Service of 250
+pods into slices; the test plays the scheduler and the kubelet (binding by ``nodeName``, pod
+status written through the status subresource), then changes the pods step by step. After each
+step the slices the real controller wrote are compared with the plan ``reconcile`` makes from
+the real slices before the step: the same number of slices, holding the same number of endpoints
+each. (Which pod sits in which slice is the order of a Go map upstream, so only sizes compare.)
+"""
+
+from __future__ import annotations
+
+import pytest
+from kubernetes import client, config
+
+from sandbox import slice_placement
+from tests.support.control_plane import start_control_plane
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.slow
+NODE = "node-a"
+SERVICE = "svc"
+PORT = {"name": "", "port": 8081, "protocol": "TCP"}
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    plane = start_control_plane(tmp_path_factory.mktemp("controllers"), controllers=True)
+    try:
+        api_client = config.new_client_from_config(config_file=str(plane.kubeconfig))
+        yield plane, client.CoreV1Api(api_client), client.DiscoveryV1Api(api_client)
+        api_client.close()
+    finally:
+        plane.stop()
+
+
+def _ip(index: int) -> str:
+    return f"10.1.{index // 250}.{index % 250 + 1}"
+
+
+def _add_pods(core, namespace: str, indexes, *, ready: bool = True) -> None:
+    for index in indexes:
+        name = f"pod-{index:04d}"
+        core.create_namespaced_pod(
+            namespace,
+            {
+                "metadata": {"name": name, "labels": {"app": "x"}},
+                "spec": {"nodeName": NODE, "containers": [{"name": "app", "image": "k8s-combat"}]},
+            },
+        )
+        _set_ready(core, namespace, index, ready)
+
+
+def _set_ready(core, namespace: str, index: int, ready: bool) -> None:
+    core.patch_namespaced_pod_status(
+        f"pod-{index:04d}",
+        namespace,
+        {
+            "status": {
+                "phase": "Running",
+                "podIP": _ip(index),
+                "podIPs": [{"ip": _ip(index)}],
+                "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+            }
+        },
+    )
+
+
+def _slices(discovery, namespace: str) -> list[dict]:
+    listed = discovery.list_namespaced_endpoint_slice(
+        namespace, label_selector=f"kubernetes.io/service-name={SERVICE}"
+    )
+    return [discovery.api_client.sanitize_for_serialization(item) for item in listed.items]
+
+
+def _sizes(slices) -> list[int]:
+    return sorted(len(s.get("endpoints") or []) for s in slices)
+
+
+def _settled(discovery, namespace: str, total: int, ready: int):
+    """The real slices once they hold ``total`` endpoints, ``ready`` of them ready."""
+
+    def settled():
+        slices = _slices(discovery, namespace)
+        endpoints = [e for s in slices for e in s.get("endpoints") or []]
+        is_ready = [e for e in endpoints if (e.get("conditions") or {}).get("ready")]
+        return slices if len(endpoints) == total and len(is_ready) == ready else None
+
+    return wait_for(settled, seconds=60, every=0.25)
+
+
+def _planned_sizes(before: list[dict], ready_by_ip: dict[str, bool], service_uid: str) -> list[int]:
+    """Apply ``reconcile``'s plan to ``before`` and give the resulting sizes."""
+    desired = [
+        ([PORT], {"addresses": [ip], "conditions": {"ready": ready}, "targetRef": {"name": ip}})
+        for ip, ready in ready_by_ip.items()
+    ]
+    # The real slices' endpoints, keyed as the placement keys them (by address here).
+    existing = [
+        {
+            **s,
+            "ports": [PORT],
+            "endpoints": [
+                {
+                    "addresses": e["addresses"],
+                    "conditions": {"ready": e["conditions"]["ready"]},
+                    "targetRef": {"name": e["addresses"][0]},
+                }
+                for e in s.get("endpoints") or []
+            ],
+        }
+        for s in before
+    ]
+    plan = slice_placement.reconcile(existing, desired, service_uid=service_uid)
+    after = {s["metadata"]["name"]: len(s["endpoints"]) for s in existing}
+    for name in plan.delete:
+        after.pop(name, None)
+    for name, cut in plan.update.items():
+        after[name] = len(cut.endpoints)
+    return sorted([*after.values(), *(len(cut.endpoints) for cut in plan.create)])
+
+
+def test_slices_are_cut_as_the_real_controller_cuts_them(api):
+    plane, core, discovery = api
+    namespace = plane.namespace("slices")
+    core.create_node({"metadata": {"name": NODE}})
+    service = core.create_namespaced_service(
+        namespace,
+        {"metadata": {"name": SERVICE}, "spec": {"selector": {"app": "x"}, "ports": [{"port": 8081}]}},
+    )
+    uid = service.metadata.uid
+    ready = {}
+
+    # 250 pods: new slices of at most 100, filled before the next is made.
+    _add_pods(core, namespace, range(250))
+    ready.update({_ip(i): True for i in range(250)})
+    slices = _settled(discovery, namespace, 250, 250)
+    assert _sizes(slices) == _planned_sizes([], ready, uid) == [50, 100, 100]
+
+    # 60 pods of one full slice go: that slice shrinks, no other is written.
+    full = next(s for s in slices if len(s["endpoints"]) == 100)
+    gone = sorted({int(e["targetRef"]["name"].split("-")[1]) for e in full["endpoints"]})[:60]
+    for index in gone:
+        core.delete_namespaced_pod(f"pod-{index:04d}", namespace, grace_period_seconds=0)
+        ready.pop(_ip(index))
+    before, slices = slices, _settled(discovery, namespace, 190, 190)
+    assert _sizes(slices) == _planned_sizes(before, ready, uid) == [40, 50, 100]
+
+    # 45 new pods fit in one existing slice: the one they fill most closely.
+    _add_pods(core, namespace, range(250, 295))
+    ready.update({_ip(i): True for i in range(250, 295)})
+    before, slices = slices, _settled(discovery, namespace, 235, 235)
+    assert _sizes(slices) == _planned_sizes(before, ready, uid) == [40, 95, 100]
+
+    # Readiness changes in place: the same slices, the same sizes.
+    for index in range(250, 260):
+        _set_ready(core, namespace, index, False)
+        ready[_ip(index)] = False
+    before, slices = slices, _settled(discovery, namespace, 235, 225)
+    assert _sizes(slices) == _planned_sizes(before, ready, uid) == [40, 95, 100]
+    assert {s["metadata"]["name"] for s in slices} == {s["metadata"]["name"] for s in before}
