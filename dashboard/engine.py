@@ -8,7 +8,8 @@ call writer's thread or ``asyncio.to_thread``. Threads hand results back with
 Every broadcast carries ``origin`` (this process) and ``seq`` (this process's counter): the
 in-memory channel layer drops messages silently when a browser's channel is full, so a client
 that sees a gap asks for a resync. Calls are coalesced into at most one ``calls.batch`` per
-``FLUSH_SECONDS``.
+``FLUSH_SECONDS``, endpoint changes into at most one ``endpoints.changed`` (what changed, by key:
+``tracking.PendingChanges``); only ``hello`` carries the whole endpoint set.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from combat_app import identity
-from dashboard import kube, runs, slices
+from dashboard import kube, runs, slices, tracking
 from dashboard.chaos import Chaos
 from dashboard.errors import Refused
 from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, RunPlan
+from dashboard.messages import PROTOCOL_VERSION
 from dashboard.metrics import Metrics
 from dashboard.models import EndpointEvent
 from dashboard.records import CallRecord
@@ -43,6 +45,7 @@ GROUP = "dashboard"
 FLUSH_SECONDS = 0.05
 RECENT_CALLS = 200
 RECENT_EVENTS = 200
+STORED_EVENTS = 10_000  # EndpointEvent rows kept: a rollout of 1000 pods is a few thousand
 
 
 class Engine:
@@ -51,7 +54,7 @@ class Engine:
         self.origin = f"{pod.name}/{os.getpid()}"
         self.seq = 0
         self.delivered_seq = 0  # the last broadcast whose group_send has completed
-        self.endpoints: slices.EndpointSet = {}
+        self.index = tracking.EndpointIndex()
         self.timeline: deque[dict] = deque(maxlen=RECENT_EVENTS)
         self.recent_calls: deque[dict] = deque(maxlen=RECENT_CALLS)
         self.metrics = Metrics()
@@ -80,6 +83,12 @@ class Engine:
         self._pending: list[dict] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
+        self._changes = tracking.PendingChanges()
+        self._change_events: deque[dict] = deque(maxlen=RECENT_EVENTS)
+        self._stored_events: list[dict] = []
+        self._changes_at = 0.0
+        self._changes_handle: asyncio.TimerHandle | None = None
+        self._last_changes = 0.0
         self._tasks: set[asyncio.Task] = set()
         self._sending = asyncio.Lock()
         self.clients: set[str] = set()  # this process's websocket channels (see drain)
@@ -152,7 +161,7 @@ class Engine:
         pod = identity.current()
         return {
             "type": "hello",
-            "protocol": 1,
+            "protocol": PROTOCOL_VERSION,
             "origin": self.origin,
             # Not self.seq: a broadcast still on its way (Redis) may or may not reach this client;
             # from the last delivered one, the next is delivered + 1 either way, or a gap shows.
@@ -178,54 +187,48 @@ class Engine:
 
     # --- endpoints ----------------------------------------------------------------------------
 
-    def _endpoints_from_thread(self, endpoints: slices.EndpointSet) -> None:
-        self.loop.call_soon_threadsafe(self._endpoints_changed, endpoints, time.time())
+    @property
+    def endpoints(self) -> slices.EndpointSet:
+        """The set now; changed in place on the event loop (iterate it there only)."""
+        return self.index.endpoints
 
-    def _endpoints_changed(self, endpoints: slices.EndpointSet, at: float) -> None:
-        change = slices.diff(self.endpoints, endpoints)
-        self.endpoints = endpoints
-        self.metrics.ready_endpoints = len(slices.ready_pods(endpoints))  # pods, not addresses
+    def _endpoints_from_thread(self, change: slices.Change) -> None:
+        self.loop.call_soon_threadsafe(self._endpoints_changed, change, time.time())
+
+    def _endpoints_changed(self, change: slices.Change, at: float) -> None:
+        """Apply one change now (runs and calls see it at once); send it with the others of its
+        window, in at most one ``endpoints.changed`` per ``FLUSH_SECONDS``."""
+        self._changes.note(change, self.index.endpoints)
+        self.index.apply(change)
+        self.metrics.ready_endpoints = self.index.reachable  # pods, not addresses
         self.metrics.watch_restarts = self.watcher.stats.restarts
-        events = [
-            {
-                "at": at,
-                "kind": kind,
-                "key": e.key,
-                "name": e.name,
-                "ip": e.ip,
-                "pod": e.pod,
-                "node": e.node,
-                "state": e.state,
-            }
-            for kind, group in (
-                ("added", change.added),
-                ("removed", change.removed),
-                ("changed", change.changed),
-            )
-            for e in group
-        ]
+        events = tracking.events_of(change, at)
         self.timeline.extend(events)
-        stored = [{k: e[k] for k in ("at", "kind", "ip", "pod", "node", "state")} for e in events]
-        self.writer.after_pending(
-            lambda: EndpointEvent.objects.bulk_create(EndpointEvent(**e) for e in stored)
-        )
-        self._spawn(
-            self.broadcast(
-                {
-                    "type": "endpoints.changed",
-                    "at": at,
-                    "endpoints": [e.as_dict() for e in slices.in_order(endpoints)],
-                    "events": events,
-                }
-            )
+        self._change_events.extend(events)
+        self._stored_events.extend(events)
+        self._changes_at = at
+        if self._changes_handle is None:
+            delay = max(0.0, self._last_changes + FLUSH_SECONDS - time.monotonic())
+            self._changes_handle = self.loop.call_later(delay, lambda: self._spawn(self._send_changes()))
+
+    async def _send_changes(self) -> None:
+        self._changes_handle = None
+        self._last_changes = time.monotonic()
+        stored, self._stored_events = self._stored_events, []
+        self.writer.after_pending(lambda: _store_events(stored))
+        events = list(self._change_events)
+        self._change_events.clear()
+        delta = self._changes.take(self.index.endpoints)
+        count = len(self.index.endpoints)
+        await self.broadcast(
+            {"type": "endpoints.changed", "at": self._changes_at, **delta, "events": events, "count": count}
         )
 
     def endpoint_state(self, ip: str, pod: str) -> str:
         """The answering pod's endpoint state now: by its name, else by its IP among the endpoints'
         IPv4/IPv6 addresses (never an FQDN name); a gRPC reply names only the pod. Called from
-        worker threads: the dict is replaced, never mutated, so reading is safe."""
-        endpoints = self.endpoints
-        found = slices.by_pod(endpoints, pod) or (slices.by_ip(endpoints, ip) if ip else None)
+        worker threads: ``tracking.EndpointIndex`` lookups are safe there."""
+        found = self.index.by_pod(pod) or (self.index.by_ip(ip) if ip else None)
         return found.state if found else "absent"
 
     # --- calls --------------------------------------------------------------------------------
@@ -269,6 +272,14 @@ class Engine:
 
     async def delete_pod(self, name: str) -> None:
         await self.chaos.delete_pod(name, endpoint_pods={e.pod for e in self.endpoints.values() if e.pod})
+
+
+def _store_events(events: list[dict]) -> None:
+    """Store a window's endpoint events, keeping the newest ``STORED_EVENTS`` (writer's thread)."""
+    fields = ("at", "kind", "ip", "pod", "node", "state")
+    EndpointEvent.objects.bulk_create(EndpointEvent(**{f: e[f] for f in fields}) for e in events)
+    newest = EndpointEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    EndpointEvent.objects.filter(id__lte=newest - STORED_EVENTS).delete()
 
 
 run_row = runs.run_row  # the HTTP API lists stored runs the way the websocket shows them

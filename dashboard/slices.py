@@ -184,7 +184,22 @@ def _merged(endpoints: Iterable[Endpoint]) -> EndpointSet:
     return merged
 
 
-def _read_slice(endpoint_slice: Mapping) -> Iterable[Endpoint]:
+def combined(copies: Iterable[Endpoint]) -> Endpoint:
+    """One key's copies (in the order of the slices listing them, as ``from_slices`` meets them)
+    as one endpoint, merged exactly as ``from_slices`` merges them. ``ValueError`` if none."""
+    merged = None
+    for copy in copies:
+        merged = copy if merged is None else _merge(merged, copy)
+    if merged is None:
+        raise ValueError("no copy of the endpoint")
+    return merged
+
+
+def read_slice(endpoint_slice: Mapping) -> Iterable[Endpoint]:
+    """The endpoints one slice lists, each as that slice alone says it (one family, its ports);
+    nothing for a slice that is not an object or has no known ``addressType``."""
+    if not isinstance(endpoint_slice, Mapping):
+        return
     family = endpoint_slice.get("addressType")
     if family not in ADDRESS_TYPES:
         return
@@ -212,12 +227,7 @@ def _read_slice(endpoint_slice: Mapping) -> Iterable[Endpoint]:
 
 def from_slices(slices: Iterable[Mapping]) -> EndpointSet:
     """Every endpoint of a Service's EndpointSlices, once each, by key."""
-    return _merged(
-        endpoint
-        for endpoint_slice in slices
-        if isinstance(endpoint_slice, Mapping)
-        for endpoint in _read_slice(endpoint_slice)
-    )
+    return _merged(endpoint for endpoint_slice in slices for endpoint in read_slice(endpoint_slice))
 
 
 def from_endpoints(endpoints_object: Mapping) -> EndpointSet:
@@ -259,6 +269,14 @@ class Change:
 
     def __bool__(self) -> bool:
         return bool(self.added or self.removed or self.changed)
+
+    def applied_to(self, endpoints: EndpointSet) -> EndpointSet:
+        """A new set: ``endpoints`` with this change made (``endpoints`` is left as it is)."""
+        updated = dict(endpoints)
+        for endpoint in self.removed:
+            updated.pop(endpoint.key, None)
+        updated.update((endpoint.key, endpoint) for endpoint in (*self.added, *self.changed))
+        return updated
 
 
 def diff(old: EndpointSet, new: EndpointSet) -> Change:

@@ -7,8 +7,10 @@ Layered as kopf does it: every event moves the resourceVersion on; a watch that 
 jitter, and the loop never reconnects more than once a second. The server-side timeout is
 randomised between 5 and 10 minutes so that replicas do not reconnect in step.
 
-The blocking client runs in its own thread; every change of the endpoint set is handed to the
-event loop with ``loop.call_soon_threadsafe``.
+The blocking client runs in its own thread. Each event costs what it changes, not the size of
+the set (``tracking.SliceSet``: only the keys the slice touched are merged again), and what
+changed (``slices.Change``) is handed on; the engine moves it to the event loop with
+``loop.call_soon_threadsafe``. A relist hands on the difference from the set before it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dashboard import kube, slices
-from dashboard.slices import EndpointSet
+from dashboard.slices import Change, EndpointSet
+from dashboard.tracking import SliceSet
 
 logger = logging.getLogger(__name__)
 
@@ -72,22 +75,25 @@ class Backoff:
 
 
 class EndpointWatcher:
-    """Keeps ``endpoints`` equal to the server's, calling ``on_change(endpoints)`` on each change."""
+    """Keeps its set equal to the server's, calling ``on_change(change)`` (a ``slices.Change``,
+    never empty) from its thread on each change, in order: folding every change into an empty
+    set gives ``endpoints``."""
 
     def __init__(
         self,
         connect: Callable[[], kube.Cluster],
         settings: WatchSettings,
-        on_change: Callable[[EndpointSet], None],
+        on_change: Callable[[Change], None],
         *,
         rng: random.Random | None = None,
     ) -> None:
         self._connect = connect
         self.settings = settings
         self.on_change = on_change
-        self.endpoints: EndpointSet = {}
         self.stats = WatchStats()
-        self._objects: dict[str, dict] = {}
+        self._slices = SliceSet()
+        self._legacy: EndpointSet = {}  # kind "endpoints": the one Endpoints object's set
+        self._reading = threading.Lock()  # ``endpoints`` copies the set while the thread changes it
         self._rng = rng or random.Random()
         self._stop = threading.Event()
         self._stream: kube.WatchStream | None = None
@@ -150,8 +156,12 @@ class EndpointWatcher:
             cluster, self.settings.kind, self.settings.service, timeout=self.settings.request_seconds
         )
         self.stats.lists += 1
-        self._objects = {item["metadata"]["name"]: item for item in items}
-        self._publish()
+        if self.settings.kind == "endpointslices":
+            with self._reading:
+                change = self._slices.reset((item["metadata"]["name"], item) for item in items)
+        else:
+            change = self._legacy_change(next(iter(items), {}))
+        self._publish(change)
         return version
 
     def _watch(self, cluster: kube.Cluster, version: str) -> str:
@@ -192,18 +202,26 @@ class EndpointWatcher:
             logger.debug("skipping a watch event of unknown type %r", kind)
             return version
         name = obj["metadata"]["name"]
-        if kind == "DELETED":
-            self._objects.pop(name, None)
+        if self.settings.kind != "endpointslices":
+            change = self._legacy_change({} if kind == "DELETED" else obj)
         else:
-            self._objects[name] = obj
-        self._publish()
+            with self._reading:
+                change = self._slices.delete(name) if kind == "DELETED" else self._slices.put(name, obj)
+        self._publish(change)
         return version
 
-    def _publish(self) -> None:
-        if self.settings.kind == "endpointslices":
-            current = slices.from_slices(self._objects.values())
-        else:
-            current = slices.from_endpoints(next(iter(self._objects.values()), {}))
-        if current != self.endpoints:
-            self.endpoints = current
-            self.on_change(current)
+    def _legacy_change(self, endpoints_object: dict) -> Change:
+        current = slices.from_endpoints(endpoints_object)
+        with self._reading:
+            change, self._legacy = slices.diff(self._legacy, current), current
+        return change
+
+    def _publish(self, change: Change) -> None:
+        if change:
+            self.on_change(change)
+
+    @property
+    def endpoints(self) -> EndpointSet:
+        """A copy of the set now (safe from any thread; it costs the size of the set)."""
+        with self._reading:
+            return dict(self._slices.endpoints if self.settings.kind == "endpointslices" else self._legacy)

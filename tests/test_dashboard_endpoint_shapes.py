@@ -72,7 +72,7 @@ def cluster(tmp_path_factory):
                 ipv4["ports"],
             ),
         )
-        socket.wait_for(lambda m: m["type"] == "endpoints.changed" and len(m["endpoints"]) == 5, 30)
+        socket.wait_for(lambda m: m["type"] == "endpoints.changed" and len(m["_endpoints"]) == 5, 30)
         yield sandbox, socket, {e["targetRef"]["name"]: e["addresses"][0] for e in ipv4["endpoints"]}
 
 

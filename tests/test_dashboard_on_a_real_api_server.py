@@ -172,7 +172,7 @@ def _dashboard_for(control_plane, overlay: str, app_server, tmp_path):
         DATABASE_PATH=str(tmp_path / "dashboard.sqlite3"),
     )
     socket = LiveSocket(dashboard.url)
-    socket.wait_for(lambda m: m["type"] in ("hello", "endpoints.changed") and m["endpoints"])
+    socket.wait_for(lambda m: m.get("_endpoints"))
     return namespace, dashboard, socket
 
 

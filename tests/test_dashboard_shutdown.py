@@ -29,7 +29,7 @@ def _stop_mid_run(dashboard: ServerProcess, database: Path) -> None:
         for socket in sockets:
             socket.wait_for(lambda m: m["type"] == "hello")
         # The watch is up and blocked reading its stream: the endpoint it listed is on the page.
-        sockets[0].wait_for(lambda m: m["type"] in ("hello", "endpoints.changed") and m["endpoints"])
+        sockets[0].wait_for(lambda m: m.get("_endpoints"))
         wait_for(lambda: requests.get(f"{dashboard.url}/api/state", timeout=5).json()["watch"]["connected"])
         first = sockets[0]
         # 2000 calls at 100 a second: the run is still going when the signal comes.

@@ -44,8 +44,8 @@ def test_the_watcher_keeps_up_through_200_changes_drops_410s_restarts_and_silenc
     seen: dict = {}
     changed = threading.Event()
 
-    def on_change(endpoints):
-        seen["now"] = endpoints
+    def on_change(change):  # what the engine gets: the changes, folded here into the set
+        seen["now"] = change.applied_to(seen.get("now", {}))
         changed.set()
 
     watcher = EndpointWatcher(
@@ -99,7 +99,7 @@ def test_the_watcher_keeps_up_through_200_changes_drops_410s_restarts_and_silenc
             while True:
                 expected = server_endpoints(sandbox)
                 if (
-                    seen.get("now") == expected
+                    seen.get("now") == expected == watcher.endpoints
                     and {e.pod for e in expected.values() if not e.ready} == failing
                 ):
                     caught_up += 1
@@ -129,7 +129,7 @@ def test_the_legacy_endpoints_watch_sees_the_same_set(tmp_path, monkeypatch):
     watcher = EndpointWatcher(
         lambda: kube.connect("default"),
         WatchSettings(service=SERVICE, kind="endpoints"),
-        lambda endpoints: seen.update(now=endpoints),
+        lambda change: seen.update(now=change.applied_to(seen.get("now", {}))),
     )
     watcher.start()
     try:

@@ -85,7 +85,7 @@ export function reduce(state, message) {
     case "endpoints.changed":
       return {
         ...state,
-        endpoints: message.endpoints,
+        endpoints: withEndpointChanges(state.endpoints, message),
         timeline: state.timeline.concat(message.events).slice(-TIMELINE_LIMIT),
       };
     case "calls.batch":
@@ -123,6 +123,56 @@ export function podCountsOf(run) {
 
 export function freshCalls(state, message) {
   return message.type === "calls.batch" ? message.calls.filter((call) => !state.seen.has(callKey(call))) : [];
+}
+
+// The endpoint list stays sorted by (name, key), as the server sorts it (code point order; the
+// names are DNS names and addresses, ASCII). A delta is applied idempotently (docs/protocol.md):
+// `added` and `changed` replace or insert by key, `removed` deletes if present, so a message that
+// crossed a `hello` does no harm. A small delta costs a binary search and a splice per endpoint;
+// a large one (a rollout's window) one merge of the two sorted lists.
+const precedes = (endpoint, name, key) => endpoint.name < name || (endpoint.name === name && endpoint.key < key);
+
+function positionOf(endpoints, name, key) {
+  let low = 0;
+  let high = endpoints.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (precedes(endpoints[middle], name, key)) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+export function withEndpointChanges(endpoints, { added = [], changed = [], removed = [] }) {
+  const upserts = added.concat(changed);
+  if (!upserts.length && !removed.length) return endpoints;
+  if ((upserts.length + removed.length) * 8 > endpoints.length) return merged(endpoints, upserts, removed);
+  const next = endpoints.slice();
+  for (const { key, name } of removed) {
+    const at = positionOf(next, name, key);
+    if (at < next.length && next[at].key === key) next.splice(at, 1);
+  }
+  for (const endpoint of upserts) {
+    const at = positionOf(next, endpoint.name, endpoint.key);
+    const same = at < next.length && next[at].key === endpoint.key && next[at].name === endpoint.name;
+    next.splice(at, same ? 1 : 0, endpoint);
+  }
+  return next;
+}
+
+function merged(endpoints, upserts, removed) {
+  const gone = new Set(removed.map((endpoint) => endpoint.key).concat(upserts.map((endpoint) => endpoint.key)));
+  const kept = endpoints.filter((endpoint) => !gone.has(endpoint.key));
+  const fresh = [...new Map(upserts.map((endpoint) => [endpoint.key, endpoint])).values()];
+  fresh.sort((a, b) => (precedes(a, b.name, b.key) ? -1 : 1));
+  const next = [];
+  let i = 0;
+  let j = 0;
+  while (i < kept.length || j < fresh.length) {
+    if (j >= fresh.length || (i < kept.length && precedes(kept[i], fresh[j].name, fresh[j].key))) next.push(kept[i++]);
+    else next.push(fresh[j++]);
+  }
+  return next;
 }
 
 export function readyEndpoints(state) {

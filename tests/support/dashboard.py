@@ -29,6 +29,7 @@ class LiveSocket:
         self.messages: list[dict] = []
         self.gaps = 0
         self._last_seq: dict[str, int] = {}
+        self._endpoints: dict[str, dict] = {}  # by key: the hello's set with every change applied
         self._lock = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -49,11 +50,25 @@ class LiveSocket:
                         if last is not None and seq > last + 1:
                             self.gaps += 1  # a message was lost: a page would resync here
                         self._last_seq[origin] = max(seq, last or 0)
+                    self._fold_endpoints(message)
                     self.messages.append(message)
                     self._lock.notify_all()
         except Exception:  # the socket closed: the test decides whether that was expected
             with self._lock:
                 self._lock.notify_all()
+
+    def _fold_endpoints(self, message: dict) -> None:
+        """As the page does (docs/protocol.md): the set after a hello or endpoints.changed is
+        stamped on it as ``_endpoints``, sorted by (name, key)."""
+        if message["type"] == "hello":
+            self._endpoints = {e["key"]: e for e in message["endpoints"]}
+        elif message["type"] == "endpoints.changed":
+            for gone in message["removed"]:
+                self._endpoints.pop(gone["key"], None)
+            self._endpoints.update((e["key"], e) for e in message["added"] + message["changed"])
+        else:
+            return
+        message["_endpoints"] = sorted(self._endpoints.values(), key=lambda e: (e["name"], e["key"]))
 
     def send(self, message: dict) -> None:
         self.socket.send(json.dumps(message))
@@ -81,8 +96,7 @@ class LiveSocket:
 
     def latest_endpoints(self) -> list[dict]:
         with self._lock:
-            views = [m for m in self.messages if m["type"] in ("hello", "endpoints.changed")]
-        return views[-1]["endpoints"] if views else []
+            return sorted(self._endpoints.values(), key=lambda e: (e["name"], e["key"]))
 
     @property
     def close_code(self) -> int | None:
