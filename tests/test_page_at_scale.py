@@ -58,10 +58,10 @@ def endpoint_set(count: int, *, not_ready: int = 0, terminating: int = 0) -> lis
     return [endpoint.as_dict() for endpoint in in_order(from_slices(slices))]
 
 
-def hello(endpoints: list[dict], seq: int = 0) -> dict:
+def hello(endpoints: list[dict], seq: int = 0, *, chaos: bool = False) -> dict:
     return {
         "type": "hello",
-        "protocol": 1,
+        "protocol": 2,
         "origin": "fake/1",
         "seq": seq,
         "pod": {"name": "k8s-combat-dashboard", "ip": "10.0.0.2", "node": "node-0"},
@@ -73,7 +73,7 @@ def hello(endpoints: list[dict], seq: int = 0) -> dict:
         "endpoints": endpoints,
         "capabilities": {
             "modes": ["new-connection"],
-            "chaos": False,
+            "chaos": chaos,
             "max_count": 10000,
             "max_concurrency": 64,
         },
@@ -90,9 +90,11 @@ class FakeDashboard:
     def __init__(self) -> None:
         self.socket = None
         self.seq = 0
+        self.received: list[dict] = []
 
     def accept(self, socket) -> None:
         self.socket = socket
+        socket.on_message(lambda text: self.received.append(json.loads(text)))
 
     def send(self, message: dict) -> None:
         self.seq += 1
@@ -363,3 +365,29 @@ def test_the_chinese_page_says_too_small_and_labels_the_grid_in_chinese(browser,
         screenshot(page, "scale-04-chinese")
     finally:
         context.close()
+
+
+def test_past_the_threshold_chaos_takes_a_pods_name_instead_of_a_button_per_pod(opened):
+    page, dashboard = opened
+    connect(page, dashboard, endpoint_set(THRESHOLD))
+    dashboard.send(hello(endpoint_set(THRESHOLD), seq=dashboard.seq, chaos=True))
+    expect(page.locator("#chaos-pods button")).to_have_count(THRESHOLD, timeout=WAIT_MS)
+    expect(page.locator("#chaos-pick")).to_be_hidden()
+    endpoints = endpoint_set(300)
+    dashboard.send(hello(endpoints, seq=dashboard.seq, chaos=True))
+    expect(page.locator("#chaos-pick")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#chaos-pods")).to_be_hidden()
+    expect(page.locator("#chaos-pods button")).to_have_count(0)
+    page.fill("#chaos-pod", "no-such-pod")
+    page.click("#chaos-pick button[type=submit]")
+    assert "No ready pod" in page.eval_on_selector("#chaos-pod", "field => field.validationMessage")
+    page.on("dialog", lambda dialog: dialog.accept())
+    target = endpoints[123]["pod"]
+    page.fill("#chaos-pod", target)
+    page.click("#chaos-pick button[type=submit]")
+    page.wait_for_function("true")  # let Playwright's loop hand the page's message over
+    for _ in range(WAIT_MS // 50):
+        if any(m.get("type") == "pod.delete" for m in dashboard.received):
+            break
+        page.wait_for_timeout(50)
+    assert {"type": "pod.delete", "name": target} in dashboard.received

@@ -6,6 +6,7 @@ import "./strings.js";
 import { freshCalls, initialState, reduce, readyEndpoints } from "./state.js";
 import { createFlow } from "./flow.js";
 import { createPanels } from "./panels.js";
+import { COMPACT_ABOVE } from "./grid.js";
 
 const t = { gettext: window.gettext, interpolate: window.interpolate };
 const root = document.querySelector("main");
@@ -46,25 +47,49 @@ function render() {
   problem.textContent = state.lastError ? `${state.lastError.message}` : "";
 }
 
+// One delete button per ready pod while there are few; beyond the compact view's threshold, one
+// field that takes a pod's name instead (1000 buttons rebuilt on every endpoint change would
+// cost the page long tasks, and nobody scans them).
+let podButtonsFor = null;
 function renderPodButtons() {
+  if (podButtonsFor === state.endpoints) return;
+  podButtonsFor = state.endpoints;
   const list = document.querySelector("#chaos-pods");
   const pods = readyEndpoints(state).map((endpoint) => endpoint.pod).filter(Boolean).sort();
-  if (list.dataset.pods === pods.join(",")) return;
-  list.dataset.pods = pods.join(",");
-  list.replaceChildren(...pods.map((pod) => {
+  const many = pods.length > COMPACT_ABOVE;
+  document.querySelector("#chaos-pick").hidden = !many;
+  list.hidden = many;
+  const shown = many ? [] : pods;
+  if (list.dataset.pods === shown.join(",")) return;
+  list.dataset.pods = shown.join(",");
+  list.replaceChildren(...shown.map((pod) => {
     const item = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = t.interpolate(t.gettext("Delete %(pod)s"), { pod }, true);
-    button.addEventListener("click", () => {
-      if (window.confirm(t.interpolate(t.gettext("Delete pod %(pod)s? Kubernetes will replace it."), { pod }, true))) {
-        socket.send({ type: "pod.delete", name: pod });
-      }
-    });
+    button.addEventListener("click", () => deletePod(pod));
     item.appendChild(button);
     return item;
   }));
 }
+
+function deletePod(pod) {
+  if (window.confirm(t.interpolate(t.gettext("Delete pod %(pod)s? Kubernetes will replace it."), { pod }, true))) {
+    socket.send({ type: "pod.delete", name: pod });
+  }
+}
+
+// A name refused once must not keep the form invalid: the browser would never submit it again.
+document.querySelector("#chaos-pod").addEventListener("input", (event) => event.target.setCustomValidity(""));
+document.querySelector("#chaos-pick").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const field = document.querySelector("#chaos-pod");
+  const pod = field.value.trim();
+  const known = readyEndpoints(state).some((endpoint) => endpoint.pod === pod);
+  field.setCustomValidity(known ? "" : t.gettext("No ready pod of the Service has this name"));
+  if (!field.reportValidity()) return;
+  deletePod(pod);
+});
 
 function plan(count) {
   const data = new FormData(form);
