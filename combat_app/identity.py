@@ -8,6 +8,7 @@ runtime sets it), and it resolves to the pod's IP (the kubelet's /etc/hosts entr
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import socket
@@ -48,6 +49,17 @@ def from_environment() -> PodIdentity:
 
 
 @functools.cache
-def current() -> PodIdentity:
-    """This process's identity, read once: the downward API does not change under a pod."""
+def _process_identity() -> PodIdentity:
     return from_environment()
+
+
+# Set for the request being served when one process serves several pods (the sandbox's
+# lightweight pods, ``sandbox.pod_host``): ``combat_app.front`` sets it from the address the
+# connection reached, and it is copied into the tasks and threads the request runs in.
+serving: contextvars.ContextVar[PodIdentity | None] = contextvars.ContextVar("serving", default=None)
+
+
+def current() -> PodIdentity:
+    """The identity of the pod answering: the request's (``serving``) when set, else the
+    process's, read once from the environment (the downward API does not change under a pod)."""
+    return serving.get() or _process_identity()
