@@ -65,6 +65,8 @@ class Controls(Protocol):
 
     def runner(self, name: str): ...
 
+    def replica_limit(self, deployment: dict, replicas: object) -> int: ...
+
     max_replicas: int
 
 

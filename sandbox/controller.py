@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sandbox import pods, resources
+from sandbox import pod_runtimes, pods, resources
 from sandbox.addresses import AddressPool
 from sandbox.deployments import Deployments
 from sandbox.endpointslices import EndpointControllers
@@ -64,18 +64,24 @@ class Cluster:
         pod_env: Callable[[PodState, dict], dict[str, str]],
         log_dir: Path,
         max_replicas: int = 10,
+        lightweight_above: int = 20,
         termination_grace_seconds: float | None = None,
         cluster_ip: str = "127.0.10.1",
         balancing: str = "random",
         reserved_proxies: dict[Key, ServiceProxy] | None = None,
         avoid_ips: tuple[str, ...] = (),
         event_cap: int = 1000,
+        max_endpoints_per_slice: int = 100,
     ) -> None:
-        """``max_replicas`` bounds a scale through the API; the node holds ``2 x max_replicas +
-        10`` pods. ``termination_grace_seconds`` replaces the pods' terminationGracePeriodSeconds
-        for deletes that give none (``--grace-seconds``)."""
+        """``max_replicas`` bounds a scale of process pods through the API; the node holds ``2 x
+        max_replicas + 10`` of them. Pods of a Deployment scaled above ``lightweight_above`` are
+        lightweight, with their own bounds (``sandbox.pod_runtimes``). ``termination_grace_seconds``
+        replaces the pods' terminationGracePeriodSeconds for deletes that give none
+        (``--grace-seconds``). ``max_endpoints_per_slice`` caps each
+        EndpointSlice (``--max-endpoints-per-slice``, kube-controller-manager's flag)."""
         self.store = store
         self.max_replicas = max_replicas
+        self.lightweight_above = lightweight_above
         self.termination_grace_seconds = termination_grace_seconds
         self.recorder = EventRecorder(store, cap=event_cap)
         self.network = ServiceNetwork(
@@ -90,11 +96,13 @@ class Cluster:
             changed=self.schedule_sync,
             leaving=self._leaving,
             grace_override=termination_grace_seconds,
-            capacity=2 * max_replicas + 10,
+            capacity=pod_runtimes.capacity(pod_runtimes.PROCESS, max_replicas=max_replicas),
+            lightweight_capacity=pod_runtimes.capacity(pod_runtimes.LIGHTWEIGHT, max_replicas=max_replicas),
+            lightweight_above=lightweight_above,
         )
         self.deployments = Deployments(store, self.recorder)
         self.replica_sets = ReplicaSets(store, self.recorder, delete_pod=self.delete_gracefully)
-        self.endpoints = EndpointControllers(store)
+        self.endpoints = EndpointControllers(store, max_endpoints_per_slice=max_endpoints_per_slice)
         self.garbage = GarbageCollector(store, self.delete_gracefully)
         self.forwards: list[tuple[ServiceProxy, str]] = []
         self._dirty = False
@@ -262,6 +270,12 @@ class Cluster:
         updated = self.store.update(resources.DEPLOYMENTS, current)
         self._settle_now()
         return updated
+
+    def replica_limit(self, deployment: dict, replicas: object) -> int:
+        """The most replicas a scale of ``deployment`` to ``replicas`` may ask for: its runtime's."""
+        return pod_runtimes.replica_limit(
+            deployment, replicas, max_replicas=self.max_replicas, lightweight_above=self.lightweight_above
+        )
 
     def allocate_service(self, service: dict, old: dict | None) -> None:
         """The Service allocator's part of a write through the API (``ServiceNetwork.assign``)."""

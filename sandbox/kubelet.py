@@ -89,6 +89,12 @@ def _no_note(kind: str, reason: str, message: str) -> None:
 class PodRunner:
     """Runs one pod's container until the pod is deleted; ``changed`` is called on every change."""
 
+    runtime = "process"  # sandbox.pod_runtimes
+    # The probe's timeoutSeconds is 1 by default, but a probe's time here also counts the
+    # sandbox's own event loop, busy for a second or more per pass with a thousand pods: a 1 s
+    # limit would fail pods that answered at once (and each failure starts another pass).
+    probe_limit_seconds = 5.0
+
     def __init__(
         self,
         pod: PodState,
@@ -140,6 +146,9 @@ class PodRunner:
         while not self._stopping.is_set():
             self._note_start()
             self.process = await self._spawn()
+            if self._stopping.is_set():  # deleted while the container was starting: stop it now
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
             self.note("Normal", "Started", f"Started container {self._container['name']}")
             started = time.monotonic()
             self.pod.running = True
@@ -197,12 +206,21 @@ class PodRunner:
             )
         self.note("Normal", "Created", f"Created container {container['name']}")
 
+    async def _container_started(self) -> None:
+        """Wait, if the runtime can tell, until the container may answer a probe."""
+
+    def _probe_pause(self, ready: bool, period: float) -> float:
+        """Seconds to the next probe: fast until the first success, so a new pod joins the
+        Service promptly; then calmer (faster than ``periodSeconds``, a fault shows soon)."""
+        return 0.5 if ready else 0.05
+
     async def _probe_until_exit(self) -> None:
         spec = self._container.get("readinessProbe")
         period = float((spec or {}).get("periodSeconds", 10))
         started, been_ready, noted = time.monotonic(), False, float("-inf")
+        await self._container_started()
         while True:
-            failure = await probe_failure(self.pod.ip, self.pod.port)
+            failure = await probe_failure(self.pod.ip, self.pod.port, limit_seconds=self.probe_limit_seconds)
             if not failure and self.failing_readiness:
                 failure = "HTTP probe failed with statuscode: 503"
             ready = not failure
@@ -217,9 +235,8 @@ class PodRunner:
             if failure and spec and reportable and now - noted >= period:
                 noted = now
                 self.note("Warning", "Unhealthy", f"Readiness probe failed: {failure}")
-            # Fast until the first success, so a new pod joins the Service promptly; then calmer.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._probe_now.wait(), 0.5 if ready else 0.05)
+                await asyncio.wait_for(self._probe_now.wait(), self._probe_pause(ready, period))
             self._probe_now.clear()
 
     def fail_readiness(self, failing: bool) -> None:

@@ -131,6 +131,15 @@ class ContainerOutput:
                 del _recorders[self.raw_log]
 
 
+def mark_writing(path: Path, running: bool) -> None:
+    """For a container whose records another process writes (a lightweight pod's, written by its
+    host, ``sandbox.pod_host``): ``follow`` streams ``path`` while ``running``."""
+    if running:
+        _writing.add(path)
+    else:
+        _writing.discard(path)
+
+
 def wait_recorded(raw_log: Path, limit_seconds: float = 1.0) -> None:
     """Block until what the last container start wrote is on disk (it has exited), or the limit."""
     thread = _recorders.get(raw_log)

@@ -5,10 +5,13 @@ store, whoever wrote it (a ReplicaSet, ``kubectl run``, a bare Pod manifest).
 
 - a pod without ``spec.nodeName`` is bound to this node, as kube-scheduler does (event
   ``Scheduled``, "Successfully assigned NS/NAME to NODE", from default-scheduler), unless the node
-  is full (``capacity`` pods, the kubelet's ``maxPods``): then it stays Pending with
-  ``FailedScheduling`` "0/1 nodes are available: 1 Too many pods.", as in a cluster;
+  is full (``capacity`` process pods or ``lightweight_capacity`` lightweight ones, the kubelet's
+  ``maxPods``): then it stays Pending with ``FailedScheduling`` "0/1 nodes are available: 1 Too
+  many pods.", as in a cluster;
 - a bound pod gets a ``PodRunner`` (sandbox.kubelet): a loopback address, the k8s-combat app as
-  its container, readiness probes, restarts with backoff, and the kubelet's events;
+  its container, readiness probes, restarts with backoff, and the kubelet's events. Its
+  Deployment decides the runtime (``sandbox.pod_runtimes``): a process of its own, or a
+  lightweight pod in its ReplicaSet's host process (``sandbox.hosted_pods``);
 - a pod with ``deletionTimestamp`` (graceful deletion) is stopped: event ``Killing`` ("Stopping
   container NAME"), out of the Services at once, SIGTERM, SIGKILL after
   ``deletionGracePeriodSeconds``; then the kubelet's final delete removes it from the store. A pod
@@ -21,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from sandbox import pods, resources
+from sandbox import pod_runtimes, pods, resources
 from sandbox.addresses import AddressPool
 from sandbox.events import EventRecorder, Source
+from sandbox.hosted_pods import LightweightPodRunner, PodHost
 from sandbox.kubelet import PodRunner
 from sandbox.objects import PodState
 from sandbox.store import Store, now_rfc3339
@@ -54,6 +59,8 @@ class Node:
         leaving: Callable[[PodState], None],
         grace_override: float | None = None,
         capacity: int = 30,
+        lightweight_capacity: int = 2 * pod_runtimes.LIGHTWEIGHT_MAX_REPLICAS,
+        lightweight_above: int = 20,
         name: str = NODE_NAME,
     ) -> None:
         """``changed()`` asks for a sync (a pod's state moved); ``leaving(pod)`` takes a
@@ -66,7 +73,9 @@ class Node:
         self.changed = changed
         self.leaving = leaving
         self.grace_override = grace_override
-        self.capacity = capacity
+        self.capacity = {pod_runtimes.PROCESS: capacity, pod_runtimes.LIGHTWEIGHT: lightweight_capacity}
+        self.lightweight_above = lightweight_above
+        self.hosts: dict[tuple[str, str], PodHost] = {}  # by Deployment and pod-template-hash
         self.name = name
         self.kubelet = Source("kubelet", name)
         self.runners: dict[str, PodRunner] = {}  # by pod uid
@@ -91,6 +100,12 @@ class Node:
     def sync(self) -> None:
         listed = self.store.list(resources.PODS)
         live = {pod["metadata"]["uid"]: pod for pod in listed}
+        owners: dict[str, dict | None] = {}  # each pod's Deployment, looked up once a pass
+        bound = Counter(
+            self._runtime(p, owners)
+            for p in listed
+            if p["spec"].get("nodeName") == self.name and pods.is_active(p)
+        )
         for pod in listed:
             uid, metadata = pod["metadata"]["uid"], pod["metadata"]
             if metadata.get("deletionTimestamp"):
@@ -102,11 +117,13 @@ class Node:
                     self._begin_termination(runner, pods.grace_seconds(pod) if grace is None else grace)
                 continue
             if not pod["spec"].get("nodeName"):
-                pod = self._schedule(pod, listed)
+                runtime = self._runtime(pod, owners)
+                pod = self._schedule(pod, bound[runtime] >= self.capacity[runtime])
                 if pod is None:
                     continue
+                bound[runtime] += 1
             if pod["spec"].get("nodeName") == self.name and uid not in self.runners:
-                self._start(pod)
+                self._start(pod, owners)
         for uid, runner in list(self.runners.items()):
             if uid not in live and not runner.pod.terminating:  # removed outright: stop it anyway
                 self._begin_termination(runner, pods.grace_seconds({"spec": runner.pod.template["spec"]}))
@@ -114,10 +131,31 @@ class Node:
             if uid in live and not runner.pod.terminating:
                 self._write_status(live[uid], runner.pod)
 
-    def _schedule(self, pod: dict, listed: list[dict]) -> dict | None:
+    def _runtime(self, pod: dict, owners: dict[str, dict | None]) -> str:
+        runner = self.runners.get(pod["metadata"]["uid"])
+        if runner is not None:
+            return runner.runtime
+        return pod_runtimes.chosen(self._owner(pod, owners), lightweight_above=self.lightweight_above)
+
+    def _owner(self, pod: dict, owners: dict[str, dict | None]) -> dict | None:
+        """The Deployment that owns the pod through its ReplicaSet, or None (memoized in ``owners``
+        by ReplicaSet for the pass)."""
+        owner = pods.controller_of(pod)
+        if owner is None or owner.get("kind") != "ReplicaSet":
+            return None
+        if owner["name"] not in owners:
+            namespace = pod["metadata"].get("namespace", "")
+            replica_set = self.store.get(resources.REPLICA_SETS, namespace, owner["name"])
+            parent = pods.controller_of(replica_set) if replica_set else None
+            found = None
+            if parent and parent.get("kind") == "Deployment":
+                found = self.store.get(resources.DEPLOYMENTS, namespace, parent["name"])
+            owners[owner["name"]] = found
+        return owners[owner["name"]]
+
+    def _schedule(self, pod: dict, full: bool) -> dict | None:
         uid = pod["metadata"]["uid"]
-        bound = sum(1 for p in listed if p["spec"].get("nodeName") == self.name and pods.is_active(p))
-        if bound >= self.capacity:
+        if full:
             if uid not in self._unschedulable:
                 self._unschedulable.add(uid)
                 self.recorder.record_new(
@@ -151,7 +189,7 @@ class Node:
     def _instance(self) -> str:
         return f"{SCHEDULER}-{self.name}"
 
-    def _start(self, pod: dict) -> None:
+    def _start(self, pod: dict, owners: dict[str, dict | None]) -> None:
         metadata, spec = pod["metadata"], pod["spec"]
         if not spec.get("containers"):
             return
@@ -163,7 +201,7 @@ class Node:
         labels = metadata.get("labels") or {}
         state = PodState(
             name=metadata["name"],
-            deployment=self._deployment_of(pod),
+            deployment=(self._owner(pod, owners) or {}).get("metadata", {}).get("name", ""),
             template_hash=labels.get("pod-template-hash", ""),
             template={
                 "metadata": {"labels": labels, "annotations": metadata.get("annotations") or {}},
@@ -175,26 +213,27 @@ class Node:
             node=self.name,
             created=metadata.get("creationTimestamp") or now_rfc3339(),
         )
-        runner = PodRunner(
-            state,
-            env=self.pod_env(state, spec["containers"][0]),
-            log_path=self.log_dir / f"{state.name}.log",
-            changed=lambda _: self.changed(),
-            note=lambda kind, reason, message: self._note(state, kind, reason, message),
-        )
+        settings = {
+            "env": self.pod_env(state, spec["containers"][0]),
+            "log_path": self.log_dir / f"{state.name}.log",
+            "changed": lambda _: self.changed(),
+            "note": lambda kind, reason, message: self._note(state, kind, reason, message),
+        }
+        runtime = pod_runtimes.chosen(self._owner(pod, owners), lightweight_above=self.lightweight_above)
+        if runtime == pod_runtimes.LIGHTWEIGHT and state.deployment:
+            runner: PodRunner = LightweightPodRunner(state, host=self._host(state), **settings)
+        else:
+            runner = PodRunner(state, **settings)
         self.runners[state.uid] = runner
         runner.start()
 
-    def _deployment_of(self, pod: dict) -> str:
-        """The Deployment that owns the pod through its ReplicaSet, or "" for a bare pod."""
-        owner = pods.controller_of(pod)
-        if owner is None or owner.get("kind") != "ReplicaSet":
-            return ""
-        replica_set = self.store.get(
-            resources.REPLICA_SETS, pod["metadata"].get("namespace", ""), owner["name"]
-        )
-        parent = pods.controller_of(replica_set) if replica_set else None
-        return parent["name"] if parent and parent.get("kind") == "Deployment" else ""
+    def _host(self, state: PodState) -> PodHost:
+        """The host process of the pod's ReplicaSet: its pods share one template, so one env."""
+        key = (state.deployment, state.template_hash)
+        if key not in self.hosts:
+            name = f"{state.deployment}-{state.template_hash}"
+            self.hosts[key] = PodHost(name, log_path=self.log_dir / f"{name}.host.log")
+        return self.hosts[key]
 
     def _note(self, state: PodState, kind: str, reason: str, message: str) -> None:
         pod = self.store.get(resources.PODS, "default", state.name)
@@ -261,6 +300,8 @@ class Node:
         await asyncio.gather(*(r.terminate(grace_seconds) for r in runners), return_exceptions=True)
         for runner in runners:
             runner.kill_now()
+        for host in self.hosts.values():
+            host.kill()
         for task in list(self._terminations):
             task.cancel()
             with contextlib.suppress(BaseException):

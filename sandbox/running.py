@@ -47,6 +47,8 @@ class Options:
     bookmark_seconds: float = 10.0
     empty: bool = False  # no workloads at start: the user applies them, as in the tutorial
     max_replicas: int = 10
+    lightweight_above: int = 20  # pods of a Deployment scaled above this are lightweight
+    max_endpoints_per_slice: int = 100  # kube-controller-manager --max-endpoints-per-slice
     provider_env: dict[str, str] = field(default_factory=dict)
     dashboard_env: dict[str, str] = field(default_factory=dict)
 
@@ -94,7 +96,8 @@ class Sandbox:
         self.state_dir = options.state_dir
         self.kubeconfig = self.state_dir / "kubeconfig"
         self.store = Store()
-        self.addresses = AddressPool(options.pod_network)
+        # The pod network grows past NETWORK.254 into other /24s of its /16, never the ClusterIPs'.
+        self.addresses = AddressPool(options.pod_network, avoid=(options.cluster_ip,))
         self.service_url = f"http://{options.cluster_ip}:8081"
         # The cluster DNS (CoreDNS's part): pods find the Service by name through it.
         self.dns = names.ClusterDns(self.store, names.dns_address(options.cluster_ip))
@@ -118,6 +121,8 @@ class Sandbox:
             ),
             log_dir=self.state_dir / "logs",
             max_replicas=options.max_replicas,
+            lightweight_above=options.lightweight_above,
+            max_endpoints_per_slice=options.max_endpoints_per_slice,
             termination_grace_seconds=options.grace_seconds,
             cluster_ip=options.cluster_ip,
             balancing=options.balancing,

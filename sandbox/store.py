@@ -19,6 +19,20 @@ from datetime import UTC, datetime
 
 from sandbox.resources import Resource
 
+
+def _clone(value):
+    """A deep copy of a stored (JSON) value: several times faster than ``copy.deepcopy``, which
+    a controller pass over 1000 pods spends most of its time in; other types go to deepcopy."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _clone(item) for key, item in value.items()}
+    if kind is list:
+        return [_clone(item) for item in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 Key = tuple[str, str]  # (namespace, name)
 # The kinds whose strategies keep metadata.generation, and what bumps it (PrepareForUpdate of
 # pkg/registry/apps/deployment, apps/replicaset, discovery/endpointslice): a Deployment's spec or
@@ -88,12 +102,12 @@ class Store:
 
     def get(self, resource: Resource, namespace: str, name: str) -> dict | None:
         found = self._objects.get(resource, {}).get((namespace, name))
-        return copy.deepcopy(found) if found is not None else None
+        return _clone(found) if found is not None else None
 
     def list(self, resource: Resource, accepts: Callable[[dict], bool] = lambda _: True) -> list[dict]:
         items = [obj for obj in self._objects.get(resource, {}).values() if accepts(obj)]
         items.sort(key=lambda obj: (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
-        return copy.deepcopy(items)
+        return _clone(items)
 
     def labels_by_uid(self, resource: Resource) -> dict[str, dict[str, str]]:
         """Every object's labels (a copy) by its uid: what a controller that only selects needs,
@@ -140,18 +154,18 @@ class Store:
         if current is None:
             return None
         self._rv += 1
-        current = copy.deepcopy(current)
+        current = _clone(current)
         current["metadata"]["resourceVersion"] = str(self._rv)
         self._publish(resource, Event("DELETED", current, self._rv))
-        return copy.deepcopy(current)
+        return _clone(current)
 
     def _commit(self, resource: Resource, key: Key, obj: dict, event_type: str) -> dict:
         self._rv += 1
-        stored = copy.deepcopy(obj)
+        stored = _clone(obj)
         stored["metadata"]["resourceVersion"] = str(self._rv)
         self._objects[resource][key] = stored
-        self._publish(resource, Event(event_type, copy.deepcopy(stored), self._rv))
-        return copy.deepcopy(stored)
+        self._publish(resource, Event(event_type, _clone(stored), self._rv))
+        return _clone(stored)
 
     def _publish(self, resource: Resource, event: Event) -> None:
         history = self._history.setdefault(resource, deque(maxlen=self._history_size))
@@ -179,9 +193,7 @@ class Store:
                 raise Gone(since, oldest)
             for event in self._history.get(resource, ()):
                 if event.resource_version > since and accepts(event.object):
-                    watcher.queue.put_nowait(
-                        Event(event.type, copy.deepcopy(event.object), event.resource_version)
-                    )
+                    watcher.queue.put_nowait(Event(event.type, _clone(event.object), event.resource_version))
         self._watchers.add(watcher)
         return watcher
 

@@ -39,6 +39,7 @@ async def scale(server: ApiServer, request: Request, send: Send, namespace: str,
     else:
         raise not_allowed(request.method)
     replicas = (wanted.get("spec") or {}).get("replicas", current["spec"]["replicas"])
-    replicas = scaling.check_replicas(name, replicas, limit=server.controls.max_replicas)
+    limit = server.controls.replica_limit(deployment, replicas)  # per pod runtime
+    replicas = scaling.check_replicas(name, replicas, limit=limit)
     updated = server.controls.scale(name, replicas)
     await send_json(send, 200, objects.scale_object(updated))

@@ -18,6 +18,13 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
 class Command(BaseCommand):
     help = (
         "Run a local stand-in for the tutorial's cluster: API server, pods as processes, an L4 Service proxy."
@@ -90,6 +97,20 @@ class Command(BaseCommand):
             default=10.0,
             help="how often watches that allow bookmarks get one (10)",
         )
+        parser.add_argument(
+            "--max-endpoints-per-slice",
+            type=_at_least_one,
+            default=100,
+            help="endpoints per EndpointSlice at most, as kube-controller-manager's flag (100)",
+        )
+
+        parser.add_argument(
+            "--lightweight-above",
+            type=int,
+            default=20,
+            help="pods of a Deployment scaled above N replicas are lightweight: many pods in one "
+            "process (20); the annotation sandbox.k8s-combat.dev/pod-runtime chooses per Deployment",
+        )
 
     def handle(self, *args, **options) -> None:
         if options["providers"] is not None and not 0 <= options["providers"] <= 10:
@@ -111,6 +132,8 @@ class Command(BaseCommand):
             chaos=not options["no_chaos"],
             bookmark_seconds=options["bookmark_seconds"],
             empty=options["empty"],
+            lightweight_above=options["lightweight_above"],
+            max_endpoints_per_slice=options["max_endpoints_per_slice"],
             provider_env=provider_env,
             dashboard_env=dashboard_env,
         )
