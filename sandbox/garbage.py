@@ -84,7 +84,7 @@ class GarbageCollector:
 
     def collect(self) -> None:
         kinds = {*DEPENDENTS, *OWNERS.values(), resources.ENDPOINTS}
-        objects = {kind: self.store.list(kind) for kind in kinds}
+        objects = {kind: self.store.list(kind, copy=False) for kind in kinds}  # read; changed via get
         for resource in OWNERS.values():
             for owner in objects[resource]:
                 finalizers = owner["metadata"].get("finalizers") or []
@@ -94,11 +94,13 @@ class GarbageCollector:
             self._delete(resource, obj)
 
     def _finalize(self, resource: Resource, owner: dict, objects: dict[Resource, list[dict]]) -> None:
+        owner = self._fresh(resource, owner)
         metadata = owner["metadata"]
         uid, finalizers = metadata["uid"], list(metadata["finalizers"])
         found = dependents(uid, objects)
         if ORPHAN in finalizers:
             for kind, dependent in found:
+                dependent = self._fresh(kind, dependent)
                 refs = [r for r in dependent["metadata"]["ownerReferences"] if r.get("uid") != uid]
                 dependent["metadata"]["ownerReferences"] = refs
                 if not refs:
@@ -118,11 +120,21 @@ class GarbageCollector:
         else:
             self.store.delete(resource, metadata.get("namespace", ""), metadata["name"])
 
+    def _fresh(self, resource: Resource, obj: dict) -> dict:
+        """A copy of ``obj`` as stored now, to change and write back (``collect`` reads the
+        stored objects themselves)."""
+        metadata = obj["metadata"]
+        return self.store.get(resource, metadata.get("namespace", ""), metadata["name"]) or obj
+
     def _delete(self, resource: Resource, obj: dict, *, foreground: bool = False) -> None:
         metadata = obj["metadata"]
         if resource is resources.PODS:
             self.delete_pod(obj)
-        elif foreground and dependents(metadata["uid"], {r: self.store.list(r) for r in DEPENDENTS}):
+        elif foreground and dependents(
+            metadata["uid"], {r: self.store.list(r, copy=False) for r in DEPENDENTS}
+        ):
+            obj = self._fresh(resource, obj)
+            metadata = obj["metadata"]
             metadata["finalizers"] = [*(metadata.get("finalizers") or []), FOREGROUND]
             metadata["deletionTimestamp"] = now_rfc3339()
             self.store.update(resource, obj)

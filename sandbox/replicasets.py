@@ -152,13 +152,14 @@ class ReplicaSets:
     def sync(self) -> float | None:
         """One pass over every ReplicaSet; returns when to sync again for availability, or None."""
         later = None
+        listed = self.store.list(resources.PODS, copy=False)  # read; a claim changes a copy
         for replica_set in self.store.list(resources.REPLICA_SETS):
             if replica_set["metadata"].get("deletionTimestamp") or not (replica_set.get("spec") or {}).get(
                 "template"
             ):
                 continue
             try:
-                when = self._sync_one(replica_set)
+                when = self._sync_one(replica_set, listed)
             except Exception:  # one broken object must not stop the others
                 logger.exception("replicaset %s: sync failed", replica_set["metadata"]["name"])
                 continue
@@ -166,12 +167,12 @@ class ReplicaSets:
                 later = min(later or math.inf, when)
         return later
 
-    def _sync_one(self, replica_set: dict) -> float | None:
+    def _sync_one(self, replica_set: dict, listed: list[dict]) -> float | None:
+        """``listed``: every pod as stored (read only: ``_claim`` changes copies)."""
         metadata = replica_set["metadata"]
         namespace, uid = metadata.get("namespace", ""), metadata["uid"]
         owned = self._claim(
-            replica_set,
-            [p for p in self.store.list(resources.PODS) if p["metadata"].get("namespace", "") == namespace],
+            replica_set, [p for p in listed if p["metadata"].get("namespace", "") == namespace]
         )
         active = [pod for pod in owned if pods.is_active(pod)]
         diff = len(active) - replica_set["spec"].get("replicas", 1)
@@ -217,18 +218,25 @@ class ReplicaSets:
                 if matches or pod["metadata"].get("deletionTimestamp"):
                     owned.append(pod)
                 else:
+                    pod = self._fresh(pod)
                     refs = [r for r in pod["metadata"]["ownerReferences"] if r.get("uid") != uid]
                     pod["metadata"]["ownerReferences"] = refs
                     if not refs:
                         del pod["metadata"]["ownerReferences"]
                     self.store.update(resources.PODS, pod)
             elif owner is None and matches and pods.is_active(pod):
+                pod = self._fresh(pod)
                 pod["metadata"]["ownerReferences"] = [
                     *(pod["metadata"].get("ownerReferences") or []),
                     pods.owner_reference(replica_set),
                 ]
                 owned.append(self.store.update(resources.PODS, pod))
         return owned
+
+    def _fresh(self, pod: dict) -> dict:
+        """A copy of the pod as stored now, to change and write back."""
+        metadata = pod["metadata"]
+        return self.store.get(resources.PODS, metadata.get("namespace", ""), metadata["name"]) or pod
 
     def _create(self, replica_set: dict) -> dict:
         while True:

@@ -104,10 +104,16 @@ class Store:
         found = self._objects.get(resource, {}).get((namespace, name))
         return _clone(found) if found is not None else None
 
-    def list(self, resource: Resource, accepts: Callable[[dict], bool] = lambda _: True) -> list[dict]:
+    def list(
+        self, resource: Resource, accepts: Callable[[dict], bool] = lambda _: True, *, copy: bool = True
+    ) -> list[dict]:
+        """The objects of ``resource`` that ``accepts``, by namespace and name: copies, unless
+        ``copy=False``, which gives the stored objects themselves to a caller that only reads
+        them and takes a copy (``get``) of any it changes. A controller's pass over 1000 pods
+        spent most of its time copying objects it never changed."""
         items = [obj for obj in self._objects.get(resource, {}).values() if accepts(obj)]
         items.sort(key=lambda obj: (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
-        return _clone(items)
+        return _clone(items) if copy else items
 
     def labels_by_uid(self, resource: Resource) -> dict[str, dict[str, str]]:
         """Every object's labels (a copy) by its uid: what a controller that only selects needs,
