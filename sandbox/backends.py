@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 
 from dashboard import slices
 from sandbox.objects import NAMESPACE, SERVICE_NAME_LABEL
+from sandbox.topology import Endpoint
 
 Backend = tuple[str, int]
+Ready = tuple[str, str, int, str, frozenset[str]]  # pod, first address, port, node, zone hints
 
 
 def of_service(name: str, namespace: str = NAMESPACE) -> Callable[[Mapping], bool]:
@@ -43,12 +45,16 @@ def service_backends(
     pod's port listens on this machine (the sandbox may shift it); ``pod`` is "" for an endpoint
     without a Pod targetRef."""
     return sorted(
-        {(address, host_port(pod, port)) for pod, address, port in _ready(endpoint_slices, family, port_name)}
+        {
+            (address, host_port(pod, port))
+            for pod, address, port, _, _ in _ready(endpoint_slices, family, port_name)
+        }
     )
 
 
-def _ready(endpoint_slices: Iterable[Mapping], family: str, port_name: str) -> list[tuple[str, str, int]]:
-    """``(pod, first address, port)`` of each ready endpoint of ``family`` with a port so named."""
+def _ready(endpoint_slices: Iterable[Mapping], family: str, port_name: str) -> list[Ready]:
+    """``(pod, first address, port, node, zone hints)`` of each ready endpoint of ``family`` with
+    a port so named."""
     if family not in slices.IP_FAMILIES:
         return []
     ready = []
@@ -56,7 +62,7 @@ def _ready(endpoint_slices: Iterable[Mapping], family: str, port_name: str) -> l
         addresses = endpoint.addresses.get(family)
         port = endpoint.ports.get(family, {}).get(port_name)
         if endpoint.ready and addresses and port is not None:
-            ready.append((endpoint.pod, addresses[0], port))
+            ready.append((endpoint.pod, addresses[0], port, endpoint.node, frozenset(endpoint.hints)))
     return ready
 
 
@@ -67,7 +73,7 @@ class BackendCache:
     entry is kept per Service, family and port."""
 
     def __init__(self) -> None:
-        self._memo: dict[tuple, tuple[tuple, list[tuple[str, str, int]]]] = {}
+        self._memo: dict[tuple, tuple[tuple, list[Ready]]] = {}
 
     def backends(
         self,
@@ -79,6 +85,26 @@ class BackendCache:
         host_port: Callable[[str, int], int] = lambda pod, port: port,
     ) -> list[Backend]:
         """As ``service_backends``; ``service`` is its (namespace, name)."""
+        return sorted(
+            {
+                e.backend
+                for e in self.endpoints(
+                    service, endpoint_slices, family=family, port_name=port_name, host_port=host_port
+                )
+            }
+        )
+
+    def endpoints(
+        self,
+        service: tuple[str, str],
+        endpoint_slices: list[Mapping],
+        *,
+        family: str,
+        port_name: str,
+        host_port: Callable[[str, int], int] = lambda pod, port: port,
+    ) -> list[Endpoint]:
+        """The ready endpoints as kube-proxy's topology filter needs them: each backend once
+        (sorted), with its ``nodeName`` and ``hints.forZones`` names."""
         versions = tuple(
             ((s.get("metadata") or {}).get("name"), (s.get("metadata") or {}).get("resourceVersion"))
             for s in endpoint_slices
@@ -87,5 +113,8 @@ class BackendCache:
         known = self._memo.get(key)
         if known is None or known[0] != versions or not all(version for _, version in versions):
             known = self._memo[key] = (versions, _ready(endpoint_slices, family, port_name))
-        ready = known[1]
-        return sorted({(address, host_port(pod, port)) for pod, address, port in ready})
+        found: dict[Backend, Endpoint] = {}
+        for pod, address, port, node, hints in known[1]:
+            backend = (address, host_port(pod, port))
+            found.setdefault(backend, Endpoint(backend, node, hints))
+        return [found[backend] for backend in sorted(found)]

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sandbox import pod_runtimes, pods, resources
+from sandbox import pod_runtimes, pods, resources, topology
 from sandbox.addresses import AddressPool
 from sandbox.deployments import Deployments
 from sandbox.endpointslices import EndpointControllers
@@ -72,6 +72,7 @@ class Cluster:
         avoid_ips: tuple[str, ...] = (),
         event_cap: int = 1000,
         max_endpoints_per_slice: int = 100,
+        layout: topology.Layout | None = None,
     ) -> None:
         """``max_replicas`` bounds a scale of process pods through the API; the node holds ``2 x
         max_replicas + 10`` of them. Pods of a Deployment scaled above ``lightweight_above`` are
@@ -99,7 +100,9 @@ class Cluster:
             capacity=pod_runtimes.capacity(pod_runtimes.PROCESS, max_replicas=max_replicas),
             lightweight_capacity=pod_runtimes.capacity(pod_runtimes.LIGHTWEIGHT, max_replicas=max_replicas),
             lightweight_above=lightweight_above,
+            layout=layout,
         )
+        self.network.layout = self.node.layout
         self.deployments = Deployments(store, self.recorder)
         self.replica_sets = ReplicaSets(store, self.recorder, delete_pod=self.delete_gracefully)
         self.endpoints = EndpointControllers(store, max_endpoints_per_slice=max_endpoints_per_slice)

@@ -8,7 +8,9 @@ From kubernetes/pkg/controller/endpointslice with the staging package ``k8s.io/e
 ``endpointslice-controller.k8s.io``, owned by the Service; an endpoint per running pod the
 selector matches (by the pod's live labels), ``ready``/``serving``/``terminating`` as
 ``sandbox.objects.pod_endpoint`` words them; each pod's named ``targetPort`` resolved against
-its own container ports (``FindPort``; a port it does not declare is left out of its slice).
+its own container ports (``FindPort``; a port it does not declare is left out of its slice);
+``nodeName`` and ``zone`` from the pod's node, and zone hints under ``trafficDistribution:
+PreferClose`` (``sandbox.objects.pod_endpoint``).
 Which slice holds which endpoint, and which slices are written, is
 ``sandbox.slice_placement.reconcile``: a change to one pod writes the one slice that holds it,
 and a slice whose content is unchanged is not written at all. A Service without a selector is
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import copy
 
-from sandbox import objects, resources, slice_placement
+from sandbox import objects, resources, slice_placement, topology
 from sandbox.objects import PodState
 from sandbox.store import Store
 
@@ -117,8 +119,9 @@ class EndpointControllers:
             self._write_endpoints(objects.endpoints_object(_resolved(service, selected), pods=selected))
 
     def _sync_slices(self, service: dict, selected: list[PodState], existing: list[dict]) -> None:
+        prefer_close = (service.get("spec") or {}).get("trafficDistribution") == topology.PREFER_CLOSE
         desired = [
-            (pod_ports(service, pod), objects.pod_endpoint(pod))
+            (pod_ports(service, pod), objects.pod_endpoint(pod, prefer_close=prefer_close))
             for pod in sorted(selected, key=lambda pod: pod.name)
             if pod.running
         ]

@@ -1,7 +1,7 @@
 """Tables for the kinds ``sandbox.tables`` has no printer for.
 
 The columns of the API server's printers (``pkg/printers/internalversion/printers.go``) for
-Namespaces, ConfigMaps, Secrets, ServiceAccounts, ReplicaSets and RoleBindings; any other kind
+Nodes, Namespaces, ConfigMaps, Secrets, ServiceAccounts, ReplicaSets and RoleBindings; any other kind
 gets the default table convertor's NAME and CREATED AT (``apiserver/pkg/registry/rest/table.go``),
 as Roles do on a cluster."""
 
@@ -55,7 +55,43 @@ def _role_binding(binding: dict) -> list:
     ]
 
 
+def _node(node: dict) -> list:
+    """printNode: Ready from its condition, roles from ``node-role.kubernetes.io/*`` labels."""
+    status, labels = node.get("status") or {}, node["metadata"].get("labels") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))
+    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+    info = status.get("nodeInfo") or {}
+    return [
+        node["metadata"]["name"],
+        "Ready" if ready.get("status") == "True" else "NotReady" if ready else "Unknown",
+        ",".join(roles) or "<none>",
+        tables.age(node),
+        info.get("kubeletVersion", ""),
+        addresses.get("InternalIP", "<none>"),
+        addresses.get("ExternalIP", "<none>"),
+        info.get("osImage", "<unknown>"),
+        info.get("kernelVersion", "<unknown>"),
+        info.get("containerRuntimeVersion", "<unknown>"),
+    ]
+
+
 PRINTERS = {
+    resources.NODES: (
+        [
+            _column("Name", fmt="name"),
+            _column("Status"),
+            _column("Roles"),
+            _column("Age"),
+            _column("Version"),
+            _column("Internal-IP", priority=1),
+            _column("External-IP", priority=1),
+            _column("OS-Image", priority=1),
+            _column("Kernel-Version", priority=1),
+            _column("Container-Runtime", priority=1),
+        ],
+        _node,
+    ),
     resources.NAMESPACES: (
         [_column("Name", fmt="name"), _column("Status"), _column("Age")],
         lambda ns: [ns["metadata"]["name"], (ns.get("status") or {}).get("phase", ""), tables.age(ns)],

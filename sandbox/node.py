@@ -3,11 +3,11 @@ store, whoever wrote it (a ReplicaSet, ``kubectl run``, a bare Pod manifest).
 
 ``Node.sync()`` is level-triggered, like the kubelet's pod workers:
 
-- a pod without ``spec.nodeName`` is bound to this node, as kube-scheduler does (event
-  ``Scheduled``, "Successfully assigned NS/NAME to NODE", from default-scheduler), unless the node
-  is full (``capacity`` process pods or ``lightweight_capacity`` lightweight ones, the kubelet's
-  ``maxPods``): then it stays Pending with ``FailedScheduling`` "0/1 nodes are available: 1 Too
-  many pods.", as in a cluster;
+- a pod without ``spec.nodeName`` is bound to one of the nodes (``--nodes``, in ``--zones``:
+  ``sandbox.topology.layout``) by ``sandbox.scheduling``: the one with the fewest pods of its
+  owner, or left Pending with ``FailedScheduling`` when the machine is full (``capacity``
+  process pods or ``lightweight_capacity`` lightweight ones over all its nodes, the kubelets'
+  ``maxPods``); each node is a Node object in the store (``kubectl get nodes``);
 - a bound pod gets a ``PodRunner`` (sandbox.kubelet): a loopback address, the k8s-combat app as
   its container, readiness probes, restarts with backoff, and the kubelet's events. Its
   Deployment decides the runtime (``sandbox.pod_runtimes``): a process of its own, or a
@@ -28,22 +28,18 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from sandbox import pod_runtimes, pods, resources
+from sandbox import pod_runtimes, pods, resources, topology
 from sandbox.addresses import AddressPool
 from sandbox.events import EventRecorder, Source
 from sandbox.hosted_pods import LightweightPodRunner, PodHost
 from sandbox.kubelet import PodRunner
 from sandbox.objects import PodState
+from sandbox.scheduling import Scheduler
 from sandbox.store import Store, now_rfc3339
 
 logger = logging.getLogger(__name__)
 
-NODE_NAME = "sandbox-node"
-SCHEDULER = "default-scheduler"
-TOO_MANY_PODS = (
-    "0/1 nodes are available: 1 Too many pods. "
-    "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.."
-)
+NODE_NAME = topology.BASE_NODE_NAME
 
 
 class Node:
@@ -61,10 +57,11 @@ class Node:
         capacity: int = 30,
         lightweight_capacity: int = 2 * pod_runtimes.LIGHTWEIGHT_MAX_REPLICAS,
         lightweight_above: int = 20,
-        name: str = NODE_NAME,
+        layout: topology.Layout | None = None,
     ) -> None:
         """``changed()`` asks for a sync (a pod's state moved); ``leaving(pod)`` takes a
-        terminating pod out of the Services' proxies at once."""
+        terminating pod out of the Services' proxies at once; ``layout``: the nodes and their
+        zones (one node, ``sandbox-node``, by default)."""
         self.store = store
         self.recorder = recorder
         self.addresses = addresses
@@ -76,11 +73,11 @@ class Node:
         self.capacity = {pod_runtimes.PROCESS: capacity, pod_runtimes.LIGHTWEIGHT: lightweight_capacity}
         self.lightweight_above = lightweight_above
         self.hosts: dict[tuple[str, str], PodHost] = {}  # by Deployment and pod-template-hash
-        self.name = name
-        self.kubelet = Source("kubelet", name)
+        self.layout = layout or topology.layout()
+        self.name = self.layout.first
         self.runners: dict[str, PodRunner] = {}  # by pod uid
         self._ready_changed: dict[str, tuple[bool, str]] = {}
-        self._unschedulable: set[str] = set()
+        self.scheduler = Scheduler(store, recorder, self.layout)
         self._terminations: set[asyncio.Future] = set()
 
     # --- what the API server and tests ask --------------------------------------------------------
@@ -101,11 +98,10 @@ class Node:
         listed = self.store.list(resources.PODS)
         live = {pod["metadata"]["uid"]: pod for pod in listed}
         owners: dict[str, dict | None] = {}  # each pod's Deployment, looked up once a pass
-        bound = Counter(
-            self._runtime(p, owners)
-            for p in listed
-            if p["spec"].get("nodeName") == self.name and pods.is_active(p)
-        )
+        self.scheduler.register_nodes()
+        mine = [p for p in listed if p["spec"].get("nodeName") in self.layout.zones and pods.is_active(p)]
+        bound = Counter(self._runtime(p, owners) for p in mine)
+        placed = self.scheduler.placement(mine)
         for pod in listed:
             uid, metadata = pod["metadata"]["uid"], pod["metadata"]
             if metadata.get("deletionTimestamp"):
@@ -118,11 +114,11 @@ class Node:
                 continue
             if not pod["spec"].get("nodeName"):
                 runtime = self._runtime(pod, owners)
-                pod = self._schedule(pod, bound[runtime] >= self.capacity[runtime])
+                pod = self.scheduler.schedule(pod, placed, full=bound[runtime] >= self.capacity[runtime])
                 if pod is None:
                     continue
                 bound[runtime] += 1
-            if pod["spec"].get("nodeName") == self.name and uid not in self.runners:
+            if pod["spec"].get("nodeName") in self.layout.zones and uid not in self.runners:
                 self._start(pod, owners)
         for uid, runner in list(self.runners.items()):
             if uid not in live and not runner.pod.terminating:  # removed outright: stop it anyway
@@ -153,42 +149,6 @@ class Node:
             owners[owner["name"]] = found
         return owners[owner["name"]]
 
-    def _schedule(self, pod: dict, full: bool) -> dict | None:
-        uid = pod["metadata"]["uid"]
-        if full:
-            if uid not in self._unschedulable:
-                self._unschedulable.add(uid)
-                self.recorder.record_new(
-                    pod, "Warning", "FailedScheduling", "Scheduling", TOO_MANY_PODS, SCHEDULER, self._instance
-                )
-                pod["status"] = {
-                    **(pod.get("status") or {}),
-                    "phase": "Pending",
-                    "conditions": [
-                        {
-                            "type": "PodScheduled",
-                            "status": "False",
-                            "lastProbeTime": None,
-                            "lastTransitionTime": now_rfc3339(),
-                            "reason": "Unschedulable",
-                            "message": TOO_MANY_PODS,
-                        }
-                    ],
-                }
-                self.store.update(resources.PODS, pod)
-            return None
-        self._unschedulable.discard(uid)
-        pod["spec"]["nodeName"] = self.name
-        pod = self.store.update(resources.PODS, pod)
-        metadata = pod["metadata"]
-        message = f"Successfully assigned {metadata.get('namespace', '')}/{metadata['name']} to {self.name}"
-        self.recorder.record_new(pod, "Normal", "Scheduled", "Binding", message, SCHEDULER, self._instance)
-        return pod
-
-    @property
-    def _instance(self) -> str:
-        return f"{SCHEDULER}-{self.name}"
-
     def _start(self, pod: dict, owners: dict[str, dict | None]) -> None:
         metadata, spec = pod["metadata"], pod["spec"]
         if not spec.get("containers"):
@@ -210,7 +170,8 @@ class Node:
             uid=metadata["uid"],
             ip=ip,
             port=port,
-            node=self.name,
+            node=spec["nodeName"],
+            zone=self.layout.zones[spec["nodeName"]],
             created=metadata.get("creationTimestamp") or now_rfc3339(),
         )
         settings = {
@@ -244,7 +205,8 @@ class Node:
                 "metadata": {"name": state.name, "namespace": "default", "uid": state.uid},
             }
         container = state.template["spec"]["containers"][0]["name"]
-        self.recorder.record(pod, kind, reason, message, self.kubelet, f"spec.containers{{{container}}}")
+        kubelet = Source("kubelet", state.node)
+        self.recorder.record(pod, kind, reason, message, kubelet, f"spec.containers{{{container}}}")
 
     def _write_status(self, pod: dict, state: PodState) -> None:
         uid = state.uid

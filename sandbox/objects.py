@@ -52,6 +52,7 @@ class PodState:
     port: int
     node: str
     created: str
+    zone: str = ""  # its node's topology.kubernetes.io/zone
     started: str | None = None
     ready: bool = False
     running: bool = False
@@ -114,10 +115,13 @@ def slice_labels(service: dict) -> dict:
     return labels
 
 
-def pod_endpoint(pod: PodState) -> dict:
-    """A pod as an EndpointSlice endpoint (``podToEndpoint``): a terminating pod stays, not ready
-    but still serving while it is ready."""
-    return {
+def pod_endpoint(pod: PodState, *, prefer_close: bool = False) -> dict:
+    """A pod as an EndpointSlice endpoint (endpointslice utils.go ``podToEndpoint``): a
+    terminating pod stays, not ready but still serving while it is ready; ``nodeName`` is the
+    pod's node and ``zone`` that node's ``topology.kubernetes.io/zone``. ``prefer_close`` (the
+    Service's ``trafficDistribution: PreferClose``) adds ``hints.forZones: [{name: zone}]``, as
+    k8s.io/endpointslice trafficdist.go's ``preferCloseHeuristic`` does (v1.31+)."""
+    endpoint = {
         "addresses": [pod.ip],
         "conditions": {
             "ready": pod.ready and not pod.terminating,
@@ -127,6 +131,11 @@ def pod_endpoint(pod: PodState) -> dict:
         "nodeName": pod.node,
         "targetRef": {"kind": "Pod", "namespace": NAMESPACE, "name": pod.name, "uid": pod.uid},
     }
+    if pod.zone:
+        endpoint["zone"] = pod.zone
+        if prefer_close:
+            endpoint["hints"] = {"forZones": [{"name": pod.zone}]}
+    return endpoint
 
 
 def endpoint_slice_object(

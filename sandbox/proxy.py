@@ -2,10 +2,17 @@
 
 A backend is chosen once per **new connection**, never per request: uniformly at random among
 the ready endpoints (iptables mode), or in turn (IPVS round robin), or pinned per client
-address when ``sessionAffinity: ClientIP`` is set. An established connection stays on its
-backend until one side closes it, even after that endpoint starts terminating. With no ready
-endpoint the address stops listening, so a new connection is refused at once, as kube-proxy's
-REJECT rule does.
+address when ``sessionAffinity: ClientIP`` is set. Before that choice the endpoints are
+filtered by the caller's place, as kube-proxy's ``CategorizeEndpoints`` does
+(``sandbox.topology.categorize``): the caller is known by the connection's source address (a
+pod's IP: its node and zone, through ``locate``; anything else counts as on the first node).
+Under ``internalTrafficPolicy: Local`` a caller whose node has no ready endpoint is cut off at
+once (kube-proxy DROPs the SYN, "has no local endpoints"; this userspace proxy has already
+accepted, so the caller sees a reset). Settings (``mode``, ``affinity_seconds``, ``policy``)
+are read on each new connection, so a change takes effect on the next one; established
+connections keep their backend until one side closes them, even after that endpoint starts
+terminating. With no ready endpoint the address stops listening, so a new connection is
+refused at once, as kube-proxy's REJECT rule does.
 """
 
 from __future__ import annotations
@@ -15,7 +22,10 @@ import itertools
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from sandbox import topology
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +65,11 @@ class ServiceProxy:
         self._server: asyncio.Server | None = None
         self._random = random.Random()  # a per-connection pick needs no cryptographic strength
         self._open: set[asyncio.Transport] = set()
+        self.policy = topology.Policy()
+        # A caller's address -> (its node, its zone); the default puts every caller nowhere.
+        self.locate: Callable[[str], tuple[str, str]] = lambda host: ("", "")
+        self._endpoints: list[topology.Endpoint] = []
+        self._allowed: dict[tuple[str, str], tuple[list[Backend], frozenset[Backend]]] = {}
 
     # --- the endpoints ----------------------------------------------------------------------
 
@@ -76,24 +91,51 @@ class ServiceProxy:
             self._server.close()  # established connections are separate transports: they carry on
             self._server = None
 
+    async def set_endpoints(self, endpoints: list[topology.Endpoint], policy: topology.Policy) -> None:
+        """As ``set_backends``, with each endpoint's node and zone hints and the Service's
+        topology ``policy``, for ``topology.categorize`` on each new connection."""
+        self._endpoints = endpoints
+        self.policy = policy
+        self._allowed.clear()
+        await self.set_backends([endpoint.backend for endpoint in endpoints])
+
     def drop_backends(self, gone: set[Backend]) -> None:
         """Take a terminating pod out of rotation at once, before the next sync (kube-proxy
         stops sending new connections to it as soon as its endpoint is not ready)."""
         self._backends = [backend for backend in self._backends if backend not in gone]
         self._backend_set = frozenset(self._backends)
+        self._endpoints = [e for e in self._endpoints if e.backend not in gone]
+        self._allowed.clear()
         if not self._backends and self._server is not None:
             self._server.close()
             self._server = None
 
+    def _candidates(self, client_host: str) -> tuple[list[Backend], frozenset[Backend]]:
+        """The backends the caller at ``client_host`` may reach under the policy; computed once
+        per caller's (node, zone) until the endpoints or the policy change."""
+        if self.policy == topology.Policy():
+            return self._backends, self._backend_set
+        place = self.locate(client_host)
+        if place not in self._allowed:
+            chosen = topology.categorize(self._endpoints, policy=self.policy, node=place[0], zone=place[1])
+            backends = [e.backend for e in chosen if e.backend in self._backend_set]
+            self._allowed[place] = (backends, frozenset(backends))
+        return self._allowed[place]
+
     def pick(self, client_host: str) -> Backend | None:
-        """The backend of one new connection, or None when there is none; O(1) in the number of
-        backends (a random index, a turn counter, a dict of pinned clients)."""
-        backends = self._backends
+        """The backend of one new connection from ``client_host``, or None when there is none
+        for it; O(1) in the number of backends once the caller's place is known (a random
+        index, a turn counter, a dict of pinned clients)."""
+        if not self._backends:
+            return None
+        backends, allowed = self._candidates(client_host)
         if not backends:
             return None
-        if self.affinity_seconds:
+        if not self.affinity_seconds:
+            self._affinity.clear()  # affinity turned off: kube-proxy's recent lists go with it
+        else:
             pinned = self._affinity.get(client_host)
-            if pinned and pinned[0] in self._backend_set and pinned[1] > time.monotonic():
+            if pinned and pinned[0] in allowed and pinned[1] > time.monotonic():
                 backend = pinned[0]
                 self._affinity[client_host] = (backend, time.monotonic() + self.affinity_seconds)
                 return backend
@@ -182,10 +224,10 @@ class _Pipe(asyncio.Protocol):
 class _ClientSide(_Pipe):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        client_host = transport.get_extra_info("peername")[0] if self.proxy.affinity_seconds else ""
+        client_host = (transport.get_extra_info("peername") or ("",))[0]
         backend = self.proxy.pick(client_host)
         if backend is None:
-            logger.warning("%s: no ready endpoint for a new connection", self.proxy.name)
+            logger.warning("%s: no ready endpoint for a new connection from %s", self.proxy.name, client_host)
             transport.abort()
             return
         self.proxy.stats.connections += 1

@@ -35,6 +35,7 @@ NAMESPACE_VERBS = tuple(verb for verb in ALL_VERBS if verb != "deletecollection"
 NAMESPACES = Resource(
     "", "v1", "namespaces", "Namespace", "namespace", NAMESPACE_VERBS, ("ns",), namespaced=False
 )
+NODES = Resource("", "v1", "nodes", "Node", "node", ALL_VERBS, ("no",), namespaced=False)
 PODS = Resource("", "v1", "pods", "Pod", "pod", ALL_VERBS, ("po",), categories=("all",))
 SERVICES = Resource("", "v1", "services", "Service", "service", ALL_VERBS, ("svc",), categories=("all",))
 ENDPOINTS = Resource("", "v1", "endpoints", "Endpoints", "endpoints", ALL_VERBS, ("ep",))
@@ -60,6 +61,7 @@ ROLE_BINDINGS = Resource(
 
 ALL = (
     NAMESPACES,
+    NODES,
     PODS,
     SERVICES,
     ENDPOINTS,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
-from sandbox import manifests, names, pod_environment, resources
+from sandbox import manifests, names, pod_environment, resources, topology
 from sandbox.addresses import AddressPool
 from sandbox.apiserver import ApiServer
 from sandbox.controller import Cluster
@@ -49,6 +49,8 @@ class Options:
     max_replicas: int = 10
     lightweight_above: int = 20  # pods of a Deployment scaled above this are lightweight
     max_endpoints_per_slice: int = 100  # kube-controller-manager --max-endpoints-per-slice
+    nodes: int = 1  # sandbox-node, or sandbox-node-1..N (sandbox.topology)
+    zones: int = 1  # zone-a, zone-b, ... dealt round-robin over the nodes
     provider_env: dict[str, str] = field(default_factory=dict)
     dashboard_env: dict[str, str] = field(default_factory=dict)
 
@@ -123,6 +125,7 @@ class Sandbox:
             max_replicas=options.max_replicas,
             lightweight_above=options.lightweight_above,
             max_endpoints_per_slice=options.max_endpoints_per_slice,
+            layout=topology.layout(options.nodes, options.zones),
             termination_grace_seconds=options.grace_seconds,
             cluster_ip=options.cluster_ip,
             balancing=options.balancing,
@@ -228,9 +231,13 @@ class Sandbox:
                 f"  Service     {service['metadata']['name']}  ClusterIP {address}:"
                 f"{','.join(str(p.get('port')) for p in ports)}  ({options.balancing}{affinity})"
             )
+        layout = self.cluster.node.layout
+        if len(layout.nodes) > 1:
+            lines.append("  Nodes       " + ", ".join(f"{n} ({layout.zones[n]})" for n in layout.nodes))
         for pod in sorted(pods, key=lambda p: p.name):
             state = "ready" if pod.ready else "not ready"
-            lines.append(f"  Pod         {pod.name:<46} {pod.ip}:{pod.port}  {state}")
+            where = f"  {pod.node}" if len(layout.nodes) > 1 else ""
+            lines.append(f"  Pod         {pod.name:<46} {pod.ip}:{pod.port}  {state}{where}")
         lines += [
             f"  API server  http://{self.api.server_address if self.api else ''}",
             "",

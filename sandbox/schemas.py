@@ -16,6 +16,10 @@ server's OpenAPI definitions as JSON Schema in ``_definitions.json``: nullable t
 - ``shapes()``: a small, cached map of each definition's fields and their types, for the decoder
   checks of ``sandbox.decoding`` (unknown fields, wrong JSON types).
 
+What the sandbox serves as v1.32 but v1.29 had not yet -- ``ServiceSpec.trafficDistribution``
+(v1.30+, kubernetes/api core/v1/types.go) -- is added by ``NEWER_FIELDS`` to what ``shipped()``
+returns (for the decoder's unknown-field check and the OpenAPI documents alike).
+
 What the shipped file lacks -- the ``enum`` lists with their "Possible enum values" descriptions,
 the descriptions of IntOrString and Quantity, the ``default`` values of the v3 documents -- comes
 from ``openapi_extras.json``, captured from the real v1.29 kube-apiserver's ``/openapi/v3``
@@ -43,6 +47,21 @@ NOT_OMITTED = {"io.k8s.api.discovery.v1.EndpointSlice": {"ports"}, "io.k8s.api.r
 EXTRA_ROOTS = {("apps", "v1"): ("io.k8s.api.autoscaling.v1.Scale",)}
 
 
+NEWER_FIELDS = {
+    "io.k8s.api.core.v1.ServiceSpec": {
+        "trafficDistribution": {
+            "description": "TrafficDistribution offers a way to express preferences for how traffic is "
+            "distributed to Service endpoints. Implementations can use this field as a hint, but "
+            "are not required to guarantee strict adherence. If the field is not set, the "
+            'implementation will apply its default routing strategy. If set to "PreferClose", '
+            "implementations should prioritize endpoints that are topologically close (e.g., same "
+            "zone). This is a beta field and requires enabling ServiceTrafficDistribution feature.",
+            "type": ["string", "null"],
+        }
+    }
+}
+
+
 class SchemasMissing(RuntimeError):
     """kubernetes-validate is not installed: the sandbox has no schemas to serve or check with."""
 
@@ -60,8 +79,16 @@ def shipped() -> dict[str, dict]:
     except ImportError:  # pragma: no cover - load it here if the write path's module changes
         base = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
         with open(base / f"{VERSION}-local" / "_definitions.json", "rb") as stream:
-            return json.load(stream)["$defs"]
-    return definitions()
+            return _with_newer_fields(json.load(stream)["$defs"])
+    return _with_newer_fields(definitions())
+
+
+def _with_newer_fields(defs: dict[str, dict]) -> dict[str, dict]:
+    """``defs`` with ``NEWER_FIELDS`` added, sharing every untouched definition."""
+    defs = dict(defs)
+    for name, fields in NEWER_FIELDS.items():
+        defs[name] = {**defs[name], "properties": {**defs[name]["properties"], **fields}}
+    return defs
 
 
 def _gvk(schema: dict) -> list[tuple[str, str, str]]:

@@ -13,9 +13,14 @@
 - ``sync``: for every port of every Service with a ClusterIP on 127.0.0.0/8, a ``ServiceProxy``
   listens on ``clusterIP:port`` while the Service has ready endpoints (from its EndpointSlices,
   the hand-written ones too, as kube-proxy reads them), balancing per connection
-  (``--balancing``) or pinned per client with ``sessionAffinity: ClientIP`` (for
-  ``sessionAffinityConfig.clientIP.timeoutSeconds``, default 10800). A Service deleted, or a
-  port removed, closes its proxy; established connections carry on, as with kube-proxy.
+  (``--balancing``, or the Service's ``sandbox.k8s-combat.dev/proxy-mode`` annotation:
+  ``iptables`` random, ``ipvs`` round robin) or pinned per client with ``sessionAffinity:
+  ClientIP`` (for ``sessionAffinityConfig.clientIP.timeoutSeconds``, default 10800), among the
+  endpoints ``internalTrafficPolicy`` and ``trafficDistribution`` leave to the caller's node and
+  zone (``sandbox.topology``; a caller is placed by its pod IP). Each pass reprograms every
+  proxy, so a patched Service counts from the next new connection, as after kube-proxy's resync.
+  A Service deleted, or a port removed, closes its proxy; established connections carry on, as
+  with kube-proxy.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import ipaddress
 import logging
 from collections.abc import Callable
 
-from sandbox import backends, resources
+from sandbox import backends, resources, topology
 from sandbox.proxy import ServiceProxy
 from sandbox.store import Store
 
@@ -33,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 PROVIDER_SERVICE = "k8s-combat-service"
 DEFAULT_AFFINITY_SECONDS = 10800
+PROXY_MODE_ANNOTATION = "sandbox.k8s-combat.dev/proxy-mode"  # a sandbox extension, not Kubernetes'
+PROXY_MODES = {"iptables": "random", "nftables": "random", "ipvs": "round-robin"}
 Key = tuple[str, int]  # (clusterIP, port)
 
 
@@ -74,6 +81,14 @@ def affinity_seconds(service: dict) -> float | None:
     return float(config or DEFAULT_AFFINITY_SECONDS)
 
 
+def proxy_mode(service: dict, default: str) -> str:
+    """The proxy's choice for ``service``: its ``sandbox.k8s-combat.dev/proxy-mode`` annotation
+    (``iptables`` or ``nftables``: random; ``ipvs``: round robin, IPVS's default ``rr``
+    scheduler), else ``default`` (``--balancing``); an unknown value counts as absent."""
+    annotations = (service.get("metadata") or {}).get("annotations") or {}
+    return PROXY_MODES.get(str(annotations.get(PROXY_MODE_ANNOTATION, "")).lower(), default)
+
+
 class ServiceNetwork:
     """``reserved``: proxies made beforehand (their addresses checked at start-up), used for
     their (address, port) instead of new ones."""
@@ -95,6 +110,14 @@ class ServiceNetwork:
         self._avoid = set(avoid)
         self._failed: set[Key] = set()
         self._backends = backends.BackendCache()  # re-read a Service's slices when they change
+        self.layout = topology.layout()  # the nodes and zones (the cluster sets its own)
+        self._pod_nodes: dict[str, str] = {}  # pod IP -> node, as of the last pass
+
+    def locate(self, host: str) -> tuple[str, str]:
+        """The (node, zone) of a caller at ``host``: its pod's, or the first node's for an
+        address that is no pod's (the user's terminal, the host)."""
+        node = self._pod_nodes.get(host) or self.layout.first
+        return node, self.layout.zones.get(node, "")
 
     # --- the allocator -------------------------------------------------------------------------
 
@@ -146,6 +169,11 @@ class ServiceNetwork:
         """Program every Service's proxies; ``host_port(pod, port)`` is where a pod's port
         listens on this machine."""
         slices = self.store.list(resources.ENDPOINT_SLICES)
+        self._pod_nodes = {
+            (pod.get("status") or {}).get("podIP"): pod["spec"].get("nodeName", "")
+            for pod in self.store.list(resources.PODS)
+            if (pod.get("status") or {}).get("podIP") and pod["spec"].get("nodeName")
+        }
         wanted: set[Key] = set()
         for service in self.store.list(resources.SERVICES):
             spec = service.get("spec") or {}
@@ -170,20 +198,24 @@ class ServiceNetwork:
                         name=f"service {namespace}/{name} {address}:{port['port']}",
                     )
                 proxy.affinity_seconds = affinity_seconds(service)
-                ready = self._backends.backends(
+                proxy.mode = proxy_mode(service, self.mode)
+                proxy.locate = self.locate
+                ready = self._backends.endpoints(
                     (namespace, name), own, family=family, port_name=port.get("name", ""), host_port=host_port
                 )
-                await self._program(key, proxy, ready)
+                await self._program(key, proxy, ready, topology.policy_of(service))
         for key in [k for k in self.proxies if k not in wanted]:
             proxy = self.proxies[key]
-            await proxy.set_backends([])
+            await proxy.set_endpoints([], topology.Policy())
             if key not in self._reserved:
                 await proxy.close()
                 del self.proxies[key]
 
-    async def _program(self, key: Key, proxy: ServiceProxy, ready: list[tuple[str, int]]) -> None:
+    async def _program(
+        self, key: Key, proxy: ServiceProxy, ready: list[topology.Endpoint], policy: topology.Policy
+    ) -> None:
         try:
-            await proxy.set_backends(ready)
+            await proxy.set_endpoints(ready, policy)
         except OSError as exc:
             if key not in self._failed:
                 self._failed.add(key)

@@ -107,6 +107,10 @@ def service(errors: FieldErrors, obj: dict, old: dict | None) -> None:
         errors.required("spec.internalTrafficPolicy")
     elif internal is not None and internal not in ("Cluster", "Local"):
         errors.not_supported("spec.internalTrafficPolicy", internal, ("Cluster", "Local"))
+    # validateServiceTrafficDistribution (v1.30-1.32): PreferClose is the one value.
+    distribution = spec.get("trafficDistribution")
+    if distribution is not None and distribution != "PreferClose":
+        errors.not_supported("spec.trafficDistribution", distribution, ("PreferClose",))
     old_ips = ((old or {}).get("spec") or {}).get("clusterIPs") or []
     if old_ips and ips and old_ips[0] != ips[0] and kind != "ExternalName":
         errors.invalid("spec.clusterIPs[0]", go_strings(ips), "may not change once set")

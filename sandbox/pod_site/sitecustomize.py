@@ -6,8 +6,9 @@ pod (no ``SANDBOX_NAMESERVER``), or in a Python without the project installed, i
 """
 
 try:
-    from sandbox import resolver
+    from sandbox import pod_source, resolver
 except ImportError:  # a Python that is not the project's: nothing to set up
     pass
 else:
     resolver.install_from_environment()
+    pod_source.install_from_environment()  # its calls come from its own IP

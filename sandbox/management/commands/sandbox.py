@@ -111,10 +111,24 @@ class Command(BaseCommand):
             help="pods of a Deployment scaled above N replicas are lightweight: many pods in one "
             "process (20); the annotation sandbox.k8s-combat.dev/pod-runtime chooses per Deployment",
         )
+        parser.add_argument(
+            "--nodes",
+            type=_at_least_one,
+            default=1,
+            help="nodes the pods spread over (1: sandbox-node; N: sandbox-node-1..N)",
+        )
+        parser.add_argument(
+            "--zones",
+            type=_at_least_one,
+            default=1,
+            help="zones dealt round-robin over the nodes (zone-a, zone-b, ...; 1, at most 26)",
+        )
 
     def handle(self, *args, **options) -> None:
         if options["providers"] is not None and not 0 <= options["providers"] <= 10:
             raise CommandError("--providers must be from 0 to 10")
+        if options["zones"] > 26:
+            raise CommandError("--zones must be from 1 to 26")
         provider_env = _assignments(options["provider_env"], "--provider-env")
         dashboard_env = _assignments(options["dashboard_env"], "--dashboard-env")
         sandbox_options = Options(
@@ -134,6 +148,8 @@ class Command(BaseCommand):
             empty=options["empty"],
             lightweight_above=options["lightweight_above"],
             max_endpoints_per_slice=options["max_endpoints_per_slice"],
+            nodes=options["nodes"],
+            zones=options["zones"],
             provider_env=provider_env,
             dashboard_env=dashboard_env,
         )
