@@ -95,7 +95,9 @@ class Node:
     # --- the sync ---------------------------------------------------------------------------------
 
     def sync(self) -> None:
-        listed = self.store.list(resources.PODS)
+        # The stored pods themselves, read only: the few this pass changes or keeps are copied
+        # (``_copy``); copying all 1000 each pass was most of the pass.
+        listed = self.store.list(resources.PODS, copy=False)
         live = {pod["metadata"]["uid"]: pod for pod in listed}
         owners: dict[str, dict | None] = {}  # each pod's Deployment, looked up once a pass
         self.scheduler.register_nodes()
@@ -114,18 +116,25 @@ class Node:
                 continue
             if not pod["spec"].get("nodeName"):
                 runtime = self._runtime(pod, owners)
-                pod = self.scheduler.schedule(pod, placed, full=bound[runtime] >= self.capacity[runtime])
+                pod = self.scheduler.schedule(
+                    self._copy(pod), placed, full=bound[runtime] >= self.capacity[runtime]
+                )
                 if pod is None:
                     continue
                 bound[runtime] += 1
             if pod["spec"].get("nodeName") in self.layout.zones and uid not in self.runners:
-                self._start(pod, owners)
+                self._start(self._copy(pod), owners)
         for uid, runner in list(self.runners.items()):
             if uid not in live and not runner.pod.terminating:  # removed outright: stop it anyway
                 self._begin_termination(runner, pods.grace_seconds({"spec": runner.pod.template["spec"]}))
         for uid, runner in self.runners.items():
             if uid in live and not runner.pod.terminating:
                 self._write_status(live[uid], runner.pod)
+
+    def _copy(self, pod: dict) -> dict:
+        """The pod as stored now, a copy to change or keep (``sync`` reads the stored objects)."""
+        metadata = pod["metadata"]
+        return self.store.get(resources.PODS, metadata.get("namespace", ""), metadata["name"]) or pod
 
     def _runtime(self, pod: dict, owners: dict[str, dict | None]) -> str:
         runner = self.runners.get(pod["metadata"]["uid"])
@@ -216,6 +225,7 @@ class Node:
             self._ready_changed[uid] = last
         wanted = pods.status(state, pod["spec"], scheduled=state.created, ready_changed=last[1])
         if pod.get("status") != wanted:
+            pod = self._copy(pod)
             pod["status"] = wanted
             self.store.update(resources.PODS, pod)
 
