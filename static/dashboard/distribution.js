@@ -46,16 +46,30 @@ export function createDistribution(root, t) {
     const pods = new Set((state.run && state.run.expected_pods) || []);
     for (const endpoint of state.endpoints) if (endpoint.pod) pods.add(endpoint.pod);
     for (const pod of Object.keys(state.counts)) pods.add(pod);
-    const sorted = [...pods].map((pod) => [pod, state.counts[pod] || 0]).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-    const total = sorted.reduce((sum, [, count]) => sum + count, 0);
-    const n = expectedPodCount(state) || sorted.length;
+    // The bars need the counts in order, not the names: a typed array sorts 1000 numbers in a
+    // fraction of what sorting [name, count] pairs by a comparator costs, 8 times a second. The
+    // two names said are found in one pass (the busiest: highest count, first name; the
+    // quietest: lowest count, last name, as a sort by count then name puts them).
+    const counts = new Float64Array(pods.size);
+    let busiest = null;
+    let quietest = null;
+    let index = 0;
+    for (const pod of pods) {
+      const count = state.counts[pod] || 0;
+      counts[index++] = count;
+      if (busiest === null || count > busiest[1] || (count === busiest[1] && pod < busiest[0])) busiest = [pod, count];
+      if (quietest === null || count < quietest[1] || (count === quietest[1] && pod > quietest[0])) quietest = [pod, count];
+    }
+    counts.sort().reverse();
+    const total = counts.reduce((sum, count) => sum + count, 0);
+    const n = expectedPodCount(state) || counts.length;
     const { mean: average, low, high } = uniformBand(total, n);
-    const peak = Math.max(1, high, sorted.length ? sorted[0][1] : 0);
+    const peak = Math.max(1, high, counts.length ? counts[0] : 0);
     const y = (count) => HEIGHT - BOTTOM - ((HEIGHT - BOTTOM - TOP) * count) / peak;
-    const width = sorted.length ? (WIDTH - LEFT) / sorted.length : 0;
+    const width = counts.length ? (WIDTH - LEFT) / counts.length : 0;
     let d = "";
-    sorted.forEach(([, count], index) => {
-      if (count) d += `M${(LEFT + index * width).toFixed(2)} ${(HEIGHT - BOTTOM).toFixed(1)}V${y(count).toFixed(1)}h${Math.max(0.5, width * 0.85).toFixed(2)}V${HEIGHT - BOTTOM}z`;
+    counts.forEach((count, at) => {
+      if (count) d += `M${(LEFT + at * width).toFixed(2)} ${(HEIGHT - BOTTOM).toFixed(1)}V${y(count).toFixed(1)}h${Math.max(0.5, width * 0.85).toFixed(2)}V${HEIGHT - BOTTOM}z`;
     });
     bars.setAttribute("d", d);
     band.setAttribute("y", y(high).toFixed(1));
@@ -71,13 +85,14 @@ export function createDistribution(root, t) {
       said.textContent = fmt(t.gettext("%(pods)s pods, no calls yet: fire a burst of at least %(needed)s calls (5 per pod) to judge the spread."), { pods: n, needed: 5 * n });
       return;
     }
-    const outside = sorted.filter(([, count]) => count < low || count > high).length;
-    const [busiest, most] = sorted[0];
-    const [quietest, least] = sorted[sorted.length - 1];
+    let outside = 0;
+    for (const count of counts) if (count < low || count > high) outside += 1;
+    const [busiestPod, most] = busiest;
+    const [quietestPod, least] = quietest;
     said.textContent = fmt(t.gettext("Busiest pod %(busiest)s: %(most)s calls, %(ratio)s× the mean of %(mean)s. Quietest %(quietest)s: %(least)s calls. %(outside)s of %(pods)s pods lie outside the band a uniform choice gives (%(low)s to %(high)s calls; about 1 in 20 would by chance)."),
       {
-        busiest, most, ratio: (most / average).toFixed(2), mean: average.toFixed(1), quietest, least,
-        outside, pods: sorted.length, low: low.toFixed(1), high: high.toFixed(1),
+        busiest: busiestPod, most, ratio: (most / average).toFixed(2), mean: average.toFixed(1), quietest: quietestPod, least,
+        outside, pods: counts.length, low: low.toFixed(1), high: high.toFixed(1),
       },
     );
   });

@@ -2,24 +2,32 @@
 // A cell's colour is its count against the expected share (a diverging scale: blue below, red
 // above), its border its state (solid ready, dashed not ready, dotted and struck terminating).
 // Cells are keyed DOM nodes written only when their bucket or state changes; the cells form a
-// listbox with one tab stop (roving tabindex) and arrow keys; dots fly on one canvas, a few per
-// frame at most, so a burst of calls over 1000 pods costs the main thread little.
+// listbox with one tab stop (roving tabindex) and arrow keys; dots fly on one canvas
+// (griddots.js).
 
 import { neighbour } from "./gridkeys.js";
+import { createGridDots } from "./griddots.js";
 import { atMostEvery } from "./pacing.js";
 import { bucketColour, expectedPodCount, shareBucket } from "./shares.js";
 
 export const COMPACT_ABOVE = 24; // more endpoints than this: the compact view
-const MAX_DOTS = 40; // dots in flight
-const DOTS_PER_FRAME = 4; // new dots launched per frame; the calls past that are not drawn
-const DOT_MS = 650;
 const RECOLOUR_MS = 125; // 1000 colours 60 times a second would only cost paint: 8 a second is plenty
 const STATE_WORDS = { ready: "ready", "not-ready": "not ready", terminating: "terminating" };
 
+// Puts `elements` in `parent` in this order, moving only those out of place: the nodes already in
+// order stay attached, so the browser restyles and repaints what moved, not the whole list.
+function arrange(parent, elements) {
+  let previous = null;
+  for (const element of elements) {
+    const expected = previous ? previous.nextSibling : parent.firstChild;
+    if (expected !== element) parent.insertBefore(element, expected);
+    previous = element;
+  }
+  while (parent.lastChild && parent.lastChild !== previous) parent.lastChild.remove();
+}
+
 export function createGrid(root, t, { colour }) {
   const cellsRoot = root.querySelector("#grid-cells");
-  const area = root.querySelector(".grid-area");
-  const canvas = root.querySelector("#grid-dots");
   const detail = root.querySelector("#grid-detail");
   const summary = root.querySelector("#grid-summary");
   const search = root.querySelector("#pod-search");
@@ -33,19 +41,10 @@ export function createGrid(root, t, { colour }) {
   let active = null; // the cell with the tab stop
   let latest = null; // the state last drawn, for the numbers of a focused cell
   let query = "";
-  const queue = []; // calls waiting for a dot
-  const dots = [];
-  let frame = null;
-  const reduced = window.matchMedia("(prefers-reduced-motion: reduce)");
-  // Where each cell's centre is, read from the layout once after the cells or the size change,
-  // never per dot: a read after the render's writes would force a layout every frame.
-  let centres = null; // pod -> {x, y}
-  let size = { width: 0, height: 0 };
-  new ResizeObserver(([entry]) => {
-    const [box] = entry.borderBoxSize; // the canvas covers the padding too
-    size = { width: Math.round(box.inlineSize), height: Math.round(box.blockSize) };
-    centres = null;
-  }).observe(area);
+  const byPod = new Map(); // pod -> its cell's entry, with its node and its slot among the node's cells
+  const dots = createGridDots(root.querySelector(".grid-area"), root.querySelector("#grid-dots"), {
+    colour, lists: () => [...groups].map(([node, entry]) => [node, entry.list]), placeOf: (pod) => byPod.get(pod) || null,
+  });
   const fmt = (translated, values) => t.interpolate(translated, values, true);
 
   function group(node) {
@@ -116,9 +115,20 @@ export function createGrid(root, t, { colour }) {
   }
 
   function layoutOf(state) {
-    // Code-point order, not localeCompare: sorting 1000 endpoints that way costs milliseconds.
+    // By node, then name, then key, in code-point order (localeCompare over 1000 endpoints costs
+    // milliseconds). The state keeps its endpoints sorted by name and key, so grouping them by
+    // node keeps that order and only the few node names are sorted, on every endpoint change.
     const text = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
-    const endpoints = state.endpoints.slice().sort((a, b) => text(a.node || "", b.node || "") || text(a.name, b.name) || text(a.key, b.key));
+    const byName = (a, b) => text(a.name, b.name) || text(a.key, b.key);
+    const listed = state.endpoints;
+    const sorted = listed.every((endpoint, at) => at === 0 || byName(listed[at - 1], endpoint) <= 0) ? listed : listed.slice().sort(byName);
+    const nodes = new Map();
+    for (const endpoint of sorted) {
+      const node = endpoint.node || "";
+      if (!nodes.has(node)) nodes.set(node, []);
+      nodes.get(node).push(endpoint);
+    }
+    const endpoints = [...nodes.keys()].sort(text).flatMap((node) => nodes.get(node));
     const present = new Set();
     const next = [];
     for (const endpoint of endpoints) {
@@ -141,11 +151,15 @@ export function createGrid(root, t, { colour }) {
     const changed = next.length !== order.length || next.some((entry, index) => entry !== order[index] || entry.el.parentNode !== group(entry.node).list);
     order = next;
     if (changed) {
-      centres = null;
+      dots.relaid();
       const perNode = new Map();
+      byPod.clear();
       for (const entry of order) {
         if (!perNode.has(entry.node)) perNode.set(entry.node, []);
-        perNode.get(entry.node).push(entry);
+        const members = perNode.get(entry.node);
+        entry.slot = members.length;
+        members.push(entry);
+        byPod.set(entry.pod, entry);
       }
       for (const [node, entry] of groups) {
         if (!perNode.has(node)) {
@@ -153,21 +167,29 @@ export function createGrid(root, t, { colour }) {
           groups.delete(node);
         }
       }
+      // Moved into place one by one, not replaced wholesale: re-attaching 1000 cells restyles
+      // every one of them, while a rollout's window inserts or removes a few.
       const wanted = [];
       for (const [node, members] of perNode) {
         const entry = group(node);
-        entry.list.replaceChildren(...members.map((member) => member.el));
+        arrange(entry.list, members.map((member) => member.el));
         const label = fmt(t.gettext("%(node)s: %(count)s pods"), { node: node || t.gettext("no node"), count: members.length });
-        entry.el.setAttribute("aria-label", label);
-        entry.title.textContent = label;
+        if (entry.title.textContent !== label) {
+          entry.el.setAttribute("aria-label", label);
+          entry.title.textContent = label;
+        }
         wanted.push(entry.el);
       }
-      cellsRoot.replaceChildren(...wanted);
+      arrange(cellsRoot, wanted);
       if (query) applySearch();
     }
     if (!active && order.length) activate(order[0]);
-    const ready = order.filter((entry) => entry.state === "ready").length;
-    const terminating = order.filter((entry) => entry.state === "terminating").length;
+    let ready = 0;
+    let terminating = 0;
+    for (const entry of order) {
+      if (entry.state === "ready") ready += 1;
+      else if (entry.state === "terminating") terminating += 1;
+    }
     summary.textContent = fmt(t.gettext("%(pods)s pods on %(nodes)s nodes: %(ready)s ready, %(notready)s not ready, %(terminating)s terminating"), {
       pods: order.length, nodes: groups.size, ready, notready: order.length - ready - terminating, terminating,
     });
@@ -268,56 +290,5 @@ export function createGrid(root, t, { colour }) {
     if (active) show(active);
   });
 
-  function addCall(call) {
-    if (reduced.matches) return;
-    if (queue.length < DOTS_PER_FRAME * 2) queue.push(call);
-    if (!frame) frame = requestAnimationFrame(step);
-  }
-
-  function measure() {
-    centres = new Map();
-    for (const entry of order) {
-      if (entry.el.offsetParent) centres.set(entry.pod, { x: entry.el.offsetLeft + entry.el.offsetWidth / 2, y: entry.el.offsetTop + entry.el.offsetHeight / 2 });
-    }
-  }
-
-  function launch(now) {
-    for (let launched = 0; launched < DOTS_PER_FRAME && queue.length && dots.length < MAX_DOTS; launched += 1) {
-      const call = queue.shift();
-      if (!centres) measure();
-      const to = call.outcome === "ok" ? centres.get(call.pod) || null : null;
-      dots.push({ started: now, to, fill: call.outcome === "ok" ? colour(call.local_port ?? call.channel) : "#a1262b" });
-    }
-    queue.length = 0; // what could not fly this frame is not drawn: the cells' colours count it
-  }
-
-  function step(now) {
-    frame = null;
-    launch(now);
-    const { width, height } = size;
-    if (canvas.width !== width) canvas.width = width;
-    if (canvas.height !== height) canvas.height = height;
-    const context = canvas.getContext("2d");
-    context.clearRect(0, 0, width, height);
-    const from = { x: width / 2, y: 0 };
-    for (let index = dots.length - 1; index >= 0; index -= 1) {
-      const dot = dots[index];
-      const progress = Math.min(1, (now - dot.started) / DOT_MS);
-      const to = dot.to || { x: from.x, y: 18 };
-      context.beginPath();
-      context.fillStyle = dot.fill;
-      context.arc(from.x + (to.x - from.x) * progress, from.y + (to.y - from.y) * progress, 4, 0, 2 * Math.PI);
-      context.fill();
-      if (progress >= 1) dots.splice(index, 1);
-    }
-    if (dots.length || queue.length) frame = requestAnimationFrame(step);
-  }
-
-  function clear() {
-    queue.length = 0;
-    dots.length = 0;
-    if (canvas.width) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
-  }
-
-  return { update, addCall, clear, inFlight: () => dots.length, cellCount: () => order.length };
+  return { update, addCall: dots.addCall, clear: dots.clear, inFlight: dots.inFlight, cellCount: () => order.length };
 }

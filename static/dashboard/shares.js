@@ -21,11 +21,17 @@ export function bucketColour(bucket) {
   return `rgb(${channel(0)}, ${channel(1)}, ${channel(2)})`;
 }
 
-// The pods the spread is judged over: the run's expected pods, else the ready endpoints.
+// The pods the spread is judged over: the run's expected pods, else the ready endpoints. Asked
+// several times a frame (each cell's colour, the focused cell, the distribution); the count of
+// the last endpoint list is kept, as the state's lists are never changed in place.
+let counted = { endpoints: null, ready: 0 };
 export function expectedPodCount(state) {
   const expected = state.run && state.run.expected_pods;
   if (expected && expected.length) return expected.length;
-  return state.endpoints.filter((endpoint) => endpoint.state === "ready" && endpoint.pod).length;
+  if (counted.endpoints !== state.endpoints) {
+    counted = { endpoints: state.endpoints, ready: state.endpoints.filter((endpoint) => endpoint.state === "ready" && endpoint.pod).length };
+  }
+  return counted.ready;
 }
 
 // {mean, low, high} of one pod's count when `total` calls each pick one of `pods` at random.
