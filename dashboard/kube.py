@@ -97,17 +97,22 @@ def _resource(cluster: Cluster, kind: str):
         return cluster.discovery.list_namespaced_endpoint_slice
     if kind == "endpoints":
         return cluster.core.list_namespaced_endpoints
+    if kind == "services":  # the Service itself, for its settings (service_watching.py)
+        return cluster.core.list_namespaced_service
     raise ValueError(kind)
 
 
 def selector_for(kind: str, service: str) -> dict[str, str]:
+    """Slices by their label; the Endpoints and the Service objects by name, with a fieldSelector
+    that RBAC's ``resourceNames`` can match for list and watch (kubernetes#80295, 1.18+)."""
     if kind == "endpointslices":
         return {"label_selector": f"kubernetes.io/service-name={service}"}
     return {"field_selector": f"metadata.name={service}"}
 
 
 def list_objects(cluster: Cluster, kind: str, service: str, *, timeout: float) -> tuple[list[dict], str]:
-    """(items, resourceVersion) of the Service's EndpointSlices or its Endpoints."""
+    """(items, resourceVersion) of the Service's EndpointSlices, its Endpoints, or (``services``)
+    the Service itself, as a list of at most one."""
     try:
         response = _resource(cluster, kind)(
             cluster.namespace, **selector_for(kind, service), _preload_content=False, _request_timeout=timeout

@@ -85,6 +85,7 @@ class Endpoint:
     terminating: bool
     addresses: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ports: dict[str, dict[str, int]] = field(default_factory=dict)
+    hints: tuple[str, ...] = ()  # hints.forZones[].name: the zones kube-proxy may route it for
 
     @property
     def ips(self) -> tuple[str, ...]:
@@ -109,7 +110,7 @@ class Endpoint:
 
     def as_dict(self) -> dict:
         """The endpoint of docs/protocol.md: ``{key, name, pod, ip, addresses, ports, node, zone,
-        ready, serving, terminating, state}``."""
+        hints, ready, serving, terminating, state}``."""
         return {
             "key": self.key,
             "name": self.name,
@@ -119,6 +120,7 @@ class Endpoint:
             "ports": {f: dict(sorted(self.ports[f].items())) for f in ADDRESS_TYPES if f in self.ports},
             "node": self.node,
             "zone": self.zone,
+            "hints": list(self.hints),
             "ready": self.ready,
             "serving": self.serving,
             "terminating": self.terminating,
@@ -151,6 +153,17 @@ def _identity(target: object, namespace: str, family: str, first: str) -> tuple[
     if uid:
         return f"{kind}/uid/{uid}", first, ""
     return f"{family}/{first}", first, ""
+
+
+def _zone_hints(hints: object) -> tuple[str, ...]:
+    """``hints.forZones[].name`` (EndpointHints, discovery.k8s.io/v1), in order, once each."""
+    zones = hints.get("forZones") if isinstance(hints, Mapping) else None
+    names = (
+        (_text(z.get("name")) for z in zones or [] if isinstance(z, Mapping))
+        if isinstance(zones, list)
+        else ()
+    )
+    return tuple(dict.fromkeys(name for name in names if name))
 
 
 def _slice_ports(endpoint_slice: Mapping) -> dict[str, int]:
@@ -219,6 +232,7 @@ def read_slice(endpoint_slice: Mapping) -> Iterable[Endpoint]:
             pod=pod,
             node=_text(item.get("nodeName")),
             zone=_text(item.get("zone")),
+            hints=_zone_hints(item.get("hints")),
             **conditions(item.get("conditions"))._asdict(),
             addresses={family: addresses},
             ports={family: dict(ports)} if ports else {},

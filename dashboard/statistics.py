@@ -12,19 +12,21 @@ to 4999 (tests/test_statistics.py holds the reference table) in under 50 µs, wh
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 # Cochran's rule for the chi-square approximation: at least about 5 expected calls per category
 # (W. G. Cochran, "Some methods for strengthening the common χ² tests", Biometrics 10, 1954).
 MIN_EXPECTED_PER_POD = 5
 
 
-def _upper_regularized_gamma(a: float, x: float) -> float:
-    """Q(a, x) = Γ(a, x) / Γ(a), by series below a + 1 and by continued fraction above
-    (Numerical Recipes' ``gser`` and ``gcf``, modified Lentz)."""
+def _regularized_gammas(a: float, x: float) -> tuple[float, float]:
+    """(P(a, x), Q(a, x)), the lower and upper regularized incomplete gamma functions, each
+    computed directly where it is small (series below a + 1, continued fraction above; Numerical
+    Recipes' ``gser`` and ``gcf``, modified Lentz), so neither loses its digits to 1 - the other."""
     if x <= 0:
-        return 1.0
+        return 0.0, 1.0
     log_prefactor = -x + a * math.log(x) - math.lgamma(a)
     # Both expansions need about sqrt(a) terms near x = a: 1000 covers df ~ 30000, more is allowed.
     iterations = max(1000, int(40 * math.sqrt(a)))
@@ -37,7 +39,8 @@ def _upper_regularized_gamma(a: float, x: float) -> float:
             total += term
             if abs(term) < abs(total) * 1e-15:
                 break
-        return max(0.0, 1.0 - total * math.exp(log_prefactor))
+        lower = min(1.0, total * math.exp(log_prefactor))
+        return lower, max(0.0, 1.0 - lower)
     tiny = 1e-300
     b = x + 1 - a
     c = 1 / tiny
@@ -55,7 +58,12 @@ def _upper_regularized_gamma(a: float, x: float) -> float:
         h *= delta
         if abs(delta - 1) < 1e-15:
             break
-    return min(1.0, math.exp(log_prefactor) * h)
+    upper = min(1.0, math.exp(log_prefactor) * h)
+    return max(0.0, 1.0 - upper), upper
+
+
+def _upper_regularized_gamma(a: float, x: float) -> float:
+    return _regularized_gammas(a, x)[1]
 
 
 def chi_square_p_value(statistic: float, degrees_of_freedom: int) -> float:
@@ -63,6 +71,14 @@ def chi_square_p_value(statistic: float, degrees_of_freedom: int) -> float:
     if degrees_of_freedom <= 0:
         return 1.0
     return _upper_regularized_gamma(degrees_of_freedom / 2, statistic / 2)
+
+
+def chi_square_lower_p_value(statistic: float, degrees_of_freedom: int) -> float:
+    """P(X <= statistic): near 0 when counts are far more even than chance makes them (a
+    rotation, not a random choice); 1.0 for df <= 0."""
+    if degrees_of_freedom <= 0:
+        return 1.0
+    return _regularized_gammas(degrees_of_freedom / 2, statistic / 2)[0]
 
 
 def chi_square_uniform(counts: Sequence[int]) -> tuple[float, float]:
@@ -108,13 +124,101 @@ def longest_streak(pods_in_order: Sequence[str]) -> int:
     return best
 
 
-def run_statistics(calls: Sequence, expected_pods: Sequence[str]) -> dict:
+# Modes where every call opens its own connection, so each is a fresh choice of pod by the proxy.
+NEW_CONNECTION_MODES = ("new-connection", "grpc-per-call")
+# Below this, a statistic rejects random choice (one false "round-robin" in 1000 random runs).
+ROTATION_ALPHA = 0.001
+SEQUENCE_SHOWN = 100  # the first answers, in order, that the page draws as a strip
+
+
+def repeats(pods_in_order: Sequence[str]) -> int:
+    """How many answers came from the same pod as the answer before (consecutive repeats)."""
+    return sum(1 for before, after in itertools.pairwise(pods_in_order) if before == after)
+
+
+def binomial_lower_tail(successes: int, trials: int, probability: float) -> float:
+    """P(X <= successes) for X ~ Binomial(trials, probability), summed in log space."""
+    if successes >= trials or probability <= 0:
+        return 1.0
+    if successes < 0:
+        return 0.0
+    if probability >= 1:
+        return 0.0
+    log_p, log_q = math.log(probability), math.log1p(-probability)
+    log_n = math.lgamma(trials + 1)
+    terms = [
+        log_n - math.lgamma(k + 1) - math.lgamma(trials - k + 1) + k * log_p + (trials - k) * log_q
+        for k in range(successes + 1)
+    ]
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(term - top) for term in terms))
+
+
+def rotation_calls_needed(pods: int) -> int:
+    """The answers after which a strict rotation (no repeat) is rarer than ``ROTATION_ALPHA``
+    under random choice: the least m with (1 - 1/n)^(m - 1) < alpha (about 7 n)."""
+    if pods < 2:
+        return 0
+    return 2 + math.floor(math.log(ROTATION_ALPHA) / math.log1p(-1 / pods))
+
+
+def rotation(pods_in_order: Sequence[str], counts: Sequence[int]) -> dict:
+    """Random choice or round-robin, from the answers in order over ``len(counts)`` pods.
+
+    Under a uniform random choice per connection (kube-proxy's iptables and nftables modes) each
+    answer repeats the one before with probability 1/n, independently, so the consecutive repeats R
+    over m answers are exactly Binomial(m - 1, 1/n), mean (m - 1)/n. A round-robin (IPVS ``rr``)
+    rotates: R near 0 (0 for one client in turn), and counts within 1 of each other. ``choice`` is
+    ``round-robin`` when P(R <= r) < ``ROTATION_ALPHA`` (exact, so a random choice is taken for
+    a rotation less than once in 1000 runs); ``random`` otherwise, once the run has
+    ``calls_to_tell`` answers (a rotation that long would have shown); None before.
+    ``chi_square_lower_p``, P(X² <= x), says how much more even the counts are than chance; it is
+    reported, not decided on: the chi-square approximation is poor in that tail for a few pods
+    (over 3 pods, 100/100/100 comes about once in 100 random runs of 300 calls, where the
+    approximation says 0, and a strict rotation of 301 calls gives P = 0.003).
+    ``{repeats, repeats_expected, repeats_p, chi_square_lower_p, alpha, calls_to_tell, choice}``."""
+    pods = len(counts)
+    observed = repeats(pods_in_order)
+    trials = max(len(pods_in_order) - 1, 0)
+    statistic, _ = chi_square_uniform(counts)
+    repeats_p = binomial_lower_tail(observed, trials, 1 / pods) if pods else 1.0
+    lower_p = chi_square_lower_p_value(statistic, pods - 1)
+    needed = rotation_calls_needed(pods)
+    if repeats_p < ROTATION_ALPHA:
+        choice = "round-robin"
+    else:
+        choice = "random" if len(pods_in_order) >= needed else None
+    return {
+        "repeats": observed,
+        "repeats_expected": round(trials / pods, 2) if pods else None,
+        "repeats_p": repeats_p,
+        "chi_square_lower_p": lower_p,
+        "alpha": ROTATION_ALPHA,
+        "calls_to_tell": needed,
+        "choice": choice,
+    }
+
+
+def run_statistics(
+    calls: Sequence,
+    expected_pods: Sequence[str],
+    *,
+    expectation: Mapping | None = None,
+    settings_now: Mapping | None = None,
+) -> dict:
     """Everything the page and the API say about a run, from its calls (any objects with the
     CallRecord fields) and the pods that were ready endpoints when it started.
 
     ``busiest_ratio`` is the busiest expected pod's count over their mean (None without calls);
     ``calls_needed`` the answered calls Cochran's rule asks for (5 per expected pod), and
-    ``too_few_calls`` says the run had fewer, so its p-value cannot judge the spread."""
+    ``too_few_calls`` says the run had fewer, so its p-value cannot judge the spread.
+
+    ``expectation`` (``service_settings.expectation`` at the start, ``pods`` = ``expected_pods``)
+    is kept as it is; with it, ``pinned`` (ClientIP affinity: all the calls should be on one pod)
+    and, given ``settings_now`` (the settings at the end), ``settings_changed``: the deciding
+    settings that differ. ``sequence`` is the first ``SEQUENCE_SHOWN`` answering pods in order;
+    ``rotation`` (``rotation()``) is given for a run of new connections over 2 pods or more with
+    enough calls, not pinned, that reached more than one pod; else None."""
     ordered = sorted(calls, key=lambda call: call.seq)
     answered = [call for call in ordered if call.outcome == "ok" and call.pod]
     per_pod: dict[str, int] = {}
@@ -136,7 +240,22 @@ def run_statistics(calls: Sequence, expected_pods: Sequence[str]) -> dict:
             errors[call.outcome] = errors.get(call.outcome, 0) + 1
     total_answered = len(answered)
     ratio = busiest_ratio(counts)
+    order = [call.pod for call in answered]
+    pinned = bool(expectation and expectation.get("pinned"))
+    new_connections = bool(ordered) and all(
+        getattr(call, "mode", "") in NEW_CONNECTION_MODES for call in ordered
+    )
+    judged = len(expected) >= 2 and total_answered >= calls_needed(len(expected)) and len(per_pod) > 1
+    changed = None
+    if expectation is not None and settings_now is not None:
+        before = expectation.get("settings") or {}
+        changed = [name for name in before if before.get(name) != settings_now.get(name)]
     return {
+        "expectation": dict(expectation) if expectation is not None else None,
+        "pinned": pinned,
+        "settings_changed": changed,
+        "sequence": order[:SEQUENCE_SHOWN],
+        "rotation": rotation(order, counts) if new_connections and judged and not pinned else None,
         "calls": len(ordered),
         "ok": total_answered,
         "pods": {

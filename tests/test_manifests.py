@@ -127,7 +127,7 @@ def test_only_the_dashboard_gets_an_api_token(base):
     )
 
 
-def test_the_base_role_reads_endpoints_and_nothing_else(base):
+def test_the_base_role_reads_endpoints_and_its_service_and_nothing_else(base):
     roles = [d for d in base if d["kind"] in ("Role", "ClusterRole")]
     assert [role["metadata"]["name"] for role in roles] == ["k8s-combat-endpoints"]
     granted = {
@@ -141,8 +141,12 @@ def test_the_base_role_reads_endpoints_and_nothing_else(base):
         (group, resource, verb)
         for group, resource in (("discovery.k8s.io", "endpointslices"), ("", "endpoints"))
         for verb in ("list", "watch")
-    }
+    } | {("", "services", verb) for verb in ("get", "list", "watch")}
     assert granted <= allowed
+    # The Service is read by name only: never another Service of the namespace.
+    (services,) = [rule for rule in roles[0]["rules"] if "services" in rule["resources"]]
+    assert services["resources"] == ["services"]
+    assert services["resourceNames"] == ["k8s-combat-service"]
     assert not any(rule.get("nonResourceURLs") for rule in roles[0]["rules"])
     binding = find(base, "RoleBinding", "k8s-combat-endpoints")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "k8s-combat"}]

@@ -20,6 +20,9 @@ BASE_ALLOWED = [
     ("watch", "endpointslices.discovery.k8s.io"),
     ("list", "endpoints/k8s-combat-service"),  # DASHBOARD_LEGACY_ENDPOINTS, by name
     ("watch", "endpoints/k8s-combat-service"),
+    ("get", "services/k8s-combat-service"),  # its settings, by name (dashboard/service_watching.py)
+    ("list", "services/k8s-combat-service"),
+    ("watch", "services/k8s-combat-service"),
 ]
 CHAOS_ALLOWED = [
     ("patch", "deployments.apps/k8s-combat-service", "--subresource=scale"),
@@ -47,6 +50,12 @@ DENIED = [
     ("update", "deployments.apps/k8s-combat-service", "--subresource=scale"),
     ("create", "roles.rbac.authorization.k8s.io"),
     ("list", "services"),
+    ("watch", "services"),
+    ("get", "services/kubernetes"),
+    ("list", "services/kubernetes"),
+    ("patch", "services/k8s-combat-service"),
+    ("update", "services/k8s-combat-service"),
+    ("delete", "services/k8s-combat-service"),
     ("list", "endpointslices.discovery.k8s.io", "--all-namespaces"),
 ]
 

@@ -7,6 +7,8 @@ import { createDistribution } from "./distribution.js";
 import { COMPACT_ABOVE } from "./grid.js";
 import { createStrip } from "./strip.js";
 import { verdict } from "./verdict.js";
+import { createSequence } from "./sequence.js";
+import { createSettingsPanel } from "./settings.js";
 
 function node(tag, attributes = {}, content = null) {
   const element = document.createElement(tag);
@@ -37,6 +39,8 @@ export function createPanels(root, t) {
   const distribution = createDistribution(root, t);
   const distributionBox = root.querySelector("#distribution");
   const expectedLine = root.querySelector("#expected");
+  const sequence = createSequence(root, t);
+  const settingsPanel = createSettingsPanel(root, t);
 
   function updateSpread(state) {
     const compact = state.endpoints.length > COMPACT_ABOVE;
@@ -169,6 +173,8 @@ export function createPanels(root, t) {
     update(state, actions) {
       updateSpread(state);
       updateVerdict(state);
+      sequence.update(state.run);
+      settingsPanel.update(state);
       updateLog(state);
       strip.update(state);
       if (state.timeline !== shownTimeline) {

@@ -1,6 +1,8 @@
 // The page's state, changed only by reduce(): a pure function of the previous state and one
 // websocket message (docs/protocol.md). Rendering reads it; nothing else writes it.
 
+import { SeenCalls } from "./seencalls.js";
+
 export const LOG_LIMIT = 50;
 export const TIMELINE_LIMIT = 200;
 export const RECENT_LIMIT = 5000; // calls kept (time and pod only) for the timeline strip
@@ -10,10 +12,11 @@ export function initialState() {
     connection: "connecting", // connecting | open | reconnecting
     pod: null,
     service: null,
+    settings: null, // the Service's settings (docs/protocol.md), from hello and service.changed
     capabilities: { modes: [], chaos: false, max_count: 10000, max_concurrency: 64 },
     endpoints: [],
     calls: [], // newest first, at most LOG_LIMIT
-    seen: new Set(), // "run:seq" of every call counted, so a resync never counts one twice
+    seen: new SeenCalls(), // every call counted (iterates as "run:seq"), so a resync never counts one twice
     run: null, // the run being drawn: the last started, or the one being replayed
     counts: {}, // pod -> answered calls of `run`
     runs: [], // finished runs, newest first
@@ -22,8 +25,6 @@ export function initialState() {
     lastError: null,
   };
 }
-
-const callKey = (call) => `${call.run}:${call.seq}`;
 
 function countsOf(calls, runId) {
   const counts = {};
@@ -34,12 +35,11 @@ function countsOf(calls, runId) {
 }
 
 function withCalls(state, calls) {
-  const fresh = calls.filter((call) => !state.seen.has(callKey(call)));
+  const fresh = calls.filter((call) => !state.seen.has(call));
   if (!fresh.length) return state;
-  const seen = new Set(state.seen);
+  const seen = state.seen.with(fresh);
   const counts = { ...state.counts };
   for (const call of fresh) {
-    seen.add(callKey(call));
     if (state.run && call.run === state.run.id && call.outcome === "ok" && call.pod) {
       counts[call.pod] = (counts[call.pod] || 0) + 1;
     }
@@ -66,13 +66,14 @@ export function reduce(state, message) {
       const calls = message.calls.slice().reverse().slice(0, LOG_LIMIT);
       const running = message.runs.length ? message.runs[message.runs.length - 1] : null;
       const run = running || state.run;
-      const seen = new Set(message.calls.map(callKey));
+      const seen = SeenCalls.of(message.calls);
       const counts = run ? countsOf(message.calls, run.id) : {};
       return {
         ...state,
         connection: "open",
         pod: message.pod,
         service: message.service,
+        settings: message.settings || null,
         capabilities: message.capabilities,
         endpoints: message.endpoints,
         calls,
@@ -88,6 +89,8 @@ export function reduce(state, message) {
         endpoints: withEndpointChanges(state.endpoints, message),
         timeline: state.timeline.concat(message.events).slice(-TIMELINE_LIMIT),
       };
+    case "service.changed":
+      return { ...state, settings: message.settings };
     case "calls.batch":
       return withCalls(state, message.calls);
     case "run.started":
@@ -122,7 +125,7 @@ export function podCountsOf(run) {
 }
 
 export function freshCalls(state, message) {
-  return message.type === "calls.batch" ? message.calls.filter((call) => !state.seen.has(callKey(call))) : [];
+  return message.type === "calls.batch" ? message.calls.filter((call) => !state.seen.has(call)) : [];
 }
 
 // The endpoint list stays sorted by (name, key), as the server sorts it (code point order; the
