@@ -11,7 +11,7 @@ DJANGO := DJANGO_SECRET_KEY_FILE=$(LOCAL)/secret-key DATABASE_PATH=$(LOCAL)/db.s
 SANDBOX_ARGS ?=
 
 
-.PHONY: run test lint bench image deploy clean
+.PHONY: run test lint bench image deploy clean screenshot
 
 $(STAMP): pyproject.toml requirements.lock requirements-test.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ test: $(STAMP) $(MESSAGES)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## docs/page.png: the README's picture, the page at 1440x900 after "Compare the modes" (a browser test)
+docs/page.png: $(STAMP) $(MESSAGES) $(wildcard static/dashboard/*) $(wildcard dashboard/templates/dashboard/*)
+	DJANGO_SECRET_KEY=collectstatic-only $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	K8S_COMBAT_SCREENSHOT=$@ $(BIN)/python -m pytest -q tests/test_compare_modes.py -k the_button_compares
+
+screenshot: docs/page.png
 
 ## bench: the benchmarks behind docs/performance.md
 bench: $(STAMP)

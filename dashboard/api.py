@@ -3,7 +3,8 @@
 Errors are JSON ``{"error": {"code", "message", "field"?}}`` with a 4xx status, whatever was
 wrong: the method (405), the query (400), a body where none is taken (400), the body's size
 (413), its JSON (400, the codes of ``dashboard.messages.decode``) or its fields (400). ``POST
-/api/runs`` needs the CSRF token (a browser) or ``Authorization: Bearer DASHBOARD_TOKEN``.
+/api/runs`` and ``POST /api/experiments`` need the CSRF token (a browser) or ``Authorization:
+Bearer DASHBOARD_TOKEN``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
-from dashboard import access, engine
-from dashboard.messages import MAX_FRAME_BYTES, BadCommand, decode, plan_from
-from dashboard.models import Call, Run
+from dashboard import access, engine, experiments
+from dashboard.messages import MAX_FRAME_BYTES, BadCommand, decode, experiment_plan_from, plan_from
+from dashboard.models import Call, Experiment, Run
 
 MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: a longer id names no run
 CALL_FIELDS = (
@@ -69,8 +70,8 @@ def body_of(request: HttpRequest, limit: int = MAX_FRAME_BYTES) -> bytes:
 def allow(*methods: str):
     """Only these methods; any other is a JSON 405 with ``Allow`` (Django's is an empty page).
 
-    The views are CSRF-exempt here because only ``POST /api/runs`` changes anything, and it
-    checks the CSRF token itself unless the bearer token is there.
+    The views are CSRF-exempt here because only ``POST /api/runs`` and ``POST /api/experiments``
+    change anything, and they check the CSRF token themselves unless the bearer token is there.
     """
 
     def decorate(view):
@@ -136,19 +137,79 @@ def _runs(limit: int) -> list[dict]:
 async def runs(request: HttpRequest) -> JsonResponse:
     if request.method == "GET":
         return JsonResponse({"runs": await asyncio.to_thread(_runs, 100)})
-    if not (access.required() and access.matches(access.bearer(request.headers.get("Authorization")))):
-        rejection = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
-        if rejection is not None:
-            return error(403, "csrf", "POST needs the CSRF token (X-CSRFToken) or the bearer token")
-    raw = body_of(request)  # 413 past MAX_FRAME_BYTES, so decode's size check never fires here
     try:
-        body = decode(raw) if raw else {}
-        if not isinstance(body, dict):
-            raise BadCommand("invalid-json", "the body must be a JSON object")
-        plan = plan_from(body, command="POST /api/runs")
+        plan = plan_from(_posted(request), command="POST /api/runs")
     except BadCommand as exc:
         return error(400, exc.code, str(exc), exc.field)
     return JsonResponse(await _engine().start_run(plan), status=201)
+
+
+def _posted(request: HttpRequest) -> dict:
+    """A POST's JSON object body, once its sender may change things: the bearer token, or else
+    the CSRF token (403 ``csrf``). Raises ``BadCommand`` for the body's JSON."""
+    if not (access.required() and access.matches(access.bearer(request.headers.get("Authorization")))):
+        rejection = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        if rejection is not None:
+            raise Refused(403, "csrf", "POST needs the CSRF token (X-CSRFToken) or the bearer token")
+    raw = body_of(request)  # 413 past MAX_FRAME_BYTES, so decode's size check never fires here
+    body = decode(raw) if raw else {}
+    if not isinstance(body, dict):
+        raise BadCommand("invalid-json", "the body must be a JSON object")
+    return body
+
+
+def _experiments(limit: int) -> list[dict]:
+    return [experiments.stored_experiment(found.id) for found in Experiment.objects.all()[:limit]]
+
+
+@allow("GET", "POST")  # as /api/runs: CSRF checked unless the bearer token is there
+@guarded
+async def experiment_list(request: HttpRequest) -> JsonResponse:
+    """GET: the newest 20 experiments with their runs; POST ``{count, concurrency}``: compare
+    the modes (201, the experiment as ``experiment.started`` shows it)."""
+    if request.method == "GET":
+        return JsonResponse({"experiments": await asyncio.to_thread(_experiments, 20)})
+    try:
+        plan = experiment_plan_from(_posted(request), command="POST /api/experiments")
+    except BadCommand as exc:
+        return error(400, exc.code, str(exc), exc.field)
+    try:
+        return JsonResponse(await _engine().start_experiment(plan), status=201)
+    except engine.Refused as exc:  # the pod is stopping: another replica can take it
+        return error(503, exc.code, str(exc))
+
+
+async def _stored_experiment(experiment_id: int | None) -> dict:
+    if experiment_id is None or experiment_id > MAX_RUN_ID:
+        raise Refused(404, "not-found", "no experiment with that id")
+    found = await asyncio.to_thread(experiments.stored_experiment, experiment_id)
+    if found is None:
+        raise Refused(404, "not-found", f"no experiment {experiment_id}")
+    return found
+
+
+@allow("GET")
+@guarded
+async def experiment(request: HttpRequest, experiment_id: int | None) -> JsonResponse:
+    return JsonResponse(await _stored_experiment(experiment_id))
+
+
+@allow("GET")
+@guarded
+async def experiment_export(request: HttpRequest, experiment_id: int | None, extension: str) -> HttpResponse:
+    """The experiment as a JSON file, or as CSV: one row per mode (``experiments.CSV_FIELDS``)."""
+    found = await _stored_experiment(experiment_id)
+    name = f"experiment-{found['id']}.{extension}"
+    if extension == "json":
+        response = JsonResponse(found)
+    else:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(experiments.CSV_FIELDS)
+        writer.writerows(experiments.csv_rows(found))
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def _run(run_id: int) -> dict | None:

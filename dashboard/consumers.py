@@ -92,6 +92,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.engine.start_run(command.plan)
         elif command.type == "run.cancel":
             self.engine.cancel_run(command.run)
+        elif command.type == "experiment.start":
+            await self.engine.start_experiment(command.experiment)
+        elif command.type == "experiment.cancel":
+            self.engine.cancel_experiment(command.experiment_id)
         elif command.type == "deployment.scale":
             await self.engine.scale(command.replicas)
         elif command.type == "pod.delete":
@@ -110,4 +114,16 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.send_message(event["message"])
 
     async def run_finished(self, event: dict) -> None:
+        await self.send_message(event["message"])
+
+    async def experiment_started(self, event: dict) -> None:
+        await self.send_message(event["message"])
+
+    async def experiment_progress(self, event: dict) -> None:
+        await self.send_message(event["message"])
+
+    async def experiment_finished(self, event: dict) -> None:
+        await self.send_message(event["message"])
+
+    async def service_changed(self, event: dict) -> None:
         await self.send_message(event["message"])

@@ -26,14 +26,16 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from combat_app import identity
-from dashboard import kube, runs, slices, tracking
+from dashboard import experiments, kube, runs, slices, tracking
 from dashboard.chaos import Chaos
 from dashboard.errors import Refused
-from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, RunPlan
+from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, ExperimentPlan, RunPlan
 from dashboard.messages import PROTOCOL_VERSION
 from dashboard.metrics import Metrics
 from dashboard.models import EndpointEvent
 from dashboard.records import CallRecord
+from dashboard.service_settings import expectation
+from dashboard.service_watching import ServiceWatcher
 from dashboard.storing import CallWriter
 from dashboard.watching import EndpointWatcher, WatchSettings
 
@@ -67,6 +69,11 @@ class Engine:
             broadcast=self.broadcast,
             flush_calls=self.flush_calls,
             spawn=self._spawn,
+            expectation=self.expectation,
+            service_settings=lambda: self.service_watcher.settings_now,
+        )
+        self.experiments = experiments.Experiments(
+            origin=self.origin, runs=self.runs, broadcast=self.broadcast, spawn=self._spawn
         )
         self.chaos = Chaos()
         self.watcher = EndpointWatcher(
@@ -77,6 +84,13 @@ class Engine:
                 silence_seconds=settings.DASHBOARD_WATCH_SILENCE_SECONDS,
             ),
             on_change=self._endpoints_from_thread,
+        )
+        self.service_watcher = ServiceWatcher(
+            lambda: kube.connect(settings.DASHBOARD_NAMESPACE),
+            WatchSettings(
+                service=settings.DASHBOARD_SERVICE, silence_seconds=settings.DASHBOARD_WATCH_SILENCE_SECONDS
+            ),
+            on_change=self._service_from_thread,
         )
         self.layer = get_channel_layer()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -105,6 +119,7 @@ class Engine:
             )
         self.writer.start()
         self.watcher.start()
+        self.service_watcher.start()
 
     async def drain(self) -> None:
         """The pod is told to stop (SIGTERM): cancel every run, let each store its calls so far
@@ -114,9 +129,13 @@ class Engine:
             return
         self._drained = True
         watcher_stopped = asyncio.ensure_future(asyncio.to_thread(self.watcher.stop))
-        await self.runs.cancel_all(runs.SHUTDOWN_REASON, seconds=settings.COMBAT_CALL_TIMEOUT_SECONDS + 3)
+        service_watcher_stopped = asyncio.ensure_future(asyncio.to_thread(self.service_watcher.stop))
+        seconds = settings.COMBAT_CALL_TIMEOUT_SECONDS + 3
+        await self.experiments.cancel_all(runs.SHUTDOWN_REASON, seconds=seconds)
+        await self.runs.cancel_all(runs.SHUTDOWN_REASON, seconds=seconds)
         await self._send_clients_away()
         await watcher_stopped
+        await service_watcher_stopped
 
     async def _send_clients_away(self, seconds: float = 2.0) -> None:
         # Through each client's own channel: it comes after the broadcasts already queued there.
@@ -172,6 +191,7 @@ class Engine:
                 "url": settings.COMBAT_SERVICE_URL,
                 "namespace": settings.DASHBOARD_NAMESPACE,
             },
+            "settings": self.service_watcher.settings_now,
             "endpoints": [e.as_dict() for e in slices.in_order(self.endpoints)],
             "capabilities": {
                 "modes": list(MODES),
@@ -181,6 +201,7 @@ class Engine:
             },
             "watch": {"connected": self.watcher.stats.connected, "restarts": self.watcher.stats.restarts},
             "runs": self.runs.rows(),
+            "experiments": self.experiments.rows(),
             "calls": list(self.recent_calls),
             "timeline": list(self.timeline),
         }
@@ -224,6 +245,18 @@ class Engine:
             {"type": "endpoints.changed", "at": self._changes_at, **delta, "events": events, "count": count}
         )
 
+    # --- the Service's settings ---------------------------------------------------------------
+
+    def _service_from_thread(self, service_settings: dict) -> None:
+        self.loop.call_soon_threadsafe(lambda: self._spawn(self._service_changed(service_settings)))
+
+    async def _service_changed(self, service_settings: dict) -> None:
+        await self.broadcast({"type": "service.changed", "at": time.time(), "settings": service_settings})
+
+    def expectation(self) -> dict:
+        """Where a run started now should land (``service_settings.expectation``); on the loop."""
+        return expectation(self.service_watcher.settings_now, self.endpoints, node=identity.current().node)
+
     def endpoint_state(self, ip: str, pod: str) -> str:
         """The answering pod's endpoint state now: by its name, else by its IP among the endpoints'
         IPv4/IPv6 addresses (never an FQDN name); a gRPC reply names only the pod. Called from
@@ -266,6 +299,13 @@ class Engine:
 
     def cancel_run(self, run_id: int) -> None:
         self.runs.cancel(run_id)
+
+    async def start_experiment(self, plan: ExperimentPlan) -> dict:
+        """Compare the modes over the pods ready now (``dashboard.experiments``)."""
+        return await self.experiments.start(plan, expected=slices.ready_pods(self.endpoints))
+
+    def cancel_experiment(self, experiment_id: int) -> None:
+        self.experiments.cancel(experiment_id)
 
     async def scale(self, replicas: int) -> None:
         await self.chaos.scale(replicas)

@@ -42,6 +42,18 @@ class RunPlan:
         return 1 if self.mode == "keep-alive" else min(self.concurrency, self.count)
 
 
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """ "Compare the modes": ``count`` calls in each of ``MODES``, one run after another."""
+
+    count: int
+    concurrency: int
+
+    def plans(self) -> list[RunPlan]:
+        """One run per mode, in ``MODES`` order, each with the same count and concurrency."""
+        return [RunPlan(mode=mode, count=self.count, concurrency=self.concurrency) for mode in MODES]
+
+
 class Firing:
     def __init__(
         self,

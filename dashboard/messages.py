@@ -11,12 +11,20 @@ import math
 from dataclasses import dataclass
 
 from combat_app import boundedjson
-from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, RunPlan
+from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, ExperimentPlan, RunPlan
 
 PROTOCOL_VERSION = 2  # 2: endpoints.changed carries what changed, not the whole set
 MAX_FRAME_BYTES = 4096
 MAX_REPLICAS = 10
-COMMANDS = ("run.start", "run.cancel", "deployment.scale", "pod.delete", "resync")
+COMMANDS = (
+    "run.start",
+    "run.cancel",
+    "experiment.start",
+    "experiment.cancel",
+    "deployment.scale",
+    "pod.delete",
+    "resync",
+)
 
 
 class BadCommand(ValueError):
@@ -42,6 +50,8 @@ class Command:
     run: int | None = None
     replicas: int | None = None
     pod: str | None = None
+    experiment: ExperimentPlan | None = None
+    experiment_id: int | None = None
 
 
 def _integer(body: dict, name: str, low: int, high: int, *, command: str, default: int | None = None) -> int:
@@ -87,6 +97,19 @@ def plan_from(body: dict, *, command: str = "run.start") -> RunPlan:
     )
 
 
+def experiment_plan_from(body: dict, *, command: str = "experiment.start") -> ExperimentPlan:
+    """The experiment an ``experiment.start`` command or a ``POST /api/experiments`` body asks
+    for: ``count`` calls per mode (1 to MAX_COUNT, required: an experiment is five runs, none
+    of them started by accident) and ``concurrency`` (1 to MAX_CONCURRENCY, default 4)."""
+    unknown = set(body) - {"type", "count", "concurrency"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise BadCommand("unknown-field", f"unknown field {name}", field=name, command=command)
+    count = _integer(body, "count", 1, MAX_COUNT, command=command)
+    concurrency = _integer(body, "concurrency", 1, MAX_CONCURRENCY, command=command, default=4)
+    return ExperimentPlan(count=count, concurrency=concurrency)
+
+
 def decode(data: str | bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> object:
     """JSON text within the protocol's limits (``combat_app.boundedjson``), or ``BadCommand``.
 
@@ -119,6 +142,10 @@ def parse_command(text: str | bytes | None) -> Command:
         return Command(kind, plan=plan_from(body))
     if kind == "run.cancel":
         return Command(kind, run=_integer(body, "run", 1, 2**63 - 1, command=kind))
+    if kind == "experiment.start":
+        return Command(kind, experiment=experiment_plan_from(body))
+    if kind == "experiment.cancel":
+        return Command(kind, experiment_id=_integer(body, "experiment", 1, 2**63 - 1, command=kind))
     if kind == "deployment.scale":
         return Command(kind, replicas=_integer(body, "replicas", 0, MAX_REPLICAS, command=kind))
     if kind == "pod.delete":

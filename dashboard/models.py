@@ -5,6 +5,32 @@ from __future__ import annotations
 from django.db import models
 
 
+class Experiment(models.Model):
+    """One press of "Compare the modes": the same calls in every connection mode, one run per
+    mode (``Run.experiment``), in ``dashboard.firing.MODES`` order, against the same pods."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        FINISHED = "finished"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+
+    count = models.PositiveIntegerField(help_text="calls per mode")
+    concurrency = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    origin = models.CharField(max_length=64, help_text="the dashboard process that ran it")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expected_pods = models.JSONField(default=list, help_text="ready endpoints when it started")
+    reason = models.CharField(max_length=200, blank=True, help_text="why it was cancelled or failed")
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"experiment {self.id}: {self.count} calls per mode, {self.status}"
+
+
 class Run(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running"
@@ -23,6 +49,9 @@ class Run(models.Model):
     expected_pods = models.JSONField(default=list, help_text="ready endpoints when the run started")
     statistics = models.JSONField(default=dict)
     reason = models.CharField(max_length=200, blank=True, help_text="why it was cancelled or failed")
+    experiment = models.ForeignKey(
+        Experiment, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -37,6 +37,7 @@ class ActiveRun:
     expected: list[str]
     records: list[CallRecord] = field(default_factory=list)
     reason: str = ""  # why it was cancelled, stored with the run
+    expectation: dict | None = None  # service_settings.expectation at its start
     finishing: asyncio.Task | None = None
 
     def cancel(self, reason: str) -> None:
@@ -55,7 +56,13 @@ class Runs:
         broadcast: Callable[[dict], Awaitable[None]],
         flush_calls: Callable[[], Awaitable[None]],
         spawn: Callable[[Awaitable], asyncio.Task],
+        expectation: Callable[[], dict] | None = None,
+        service_settings: Callable[[], dict] | None = None,
     ) -> None:
+        # From the Service's settings (service_settings.py): the pods a run should reach, at its
+        # start; the settings now, at its end, to say whether one changed during the run.
+        self.expectation = expectation
+        self.service_settings = service_settings
         self.origin = origin
         self.writer = writer
         self.slots = slots
@@ -68,8 +75,11 @@ class Runs:
     def rows(self) -> list[dict]:
         return [active.row for active in self.active.values()]
 
-    async def start(self, plan: RunPlan, *, expected: list[str]) -> dict:
-        """Store the run, announce it (``run.started``) and start its workers; returns its row."""
+    async def start(self, plan: RunPlan, *, expected: list[str], experiment: int | None = None) -> dict:
+        """Store the run (in ``experiment`` when given), announce it (``run.started``) and start
+        its workers; returns its row. ``finished(row["id"])`` awaits its final row."""
+        expectation = self.expectation() if self.expectation is not None else None
+        expected = expectation["pods"] if expectation is not None else expected
         run = await asyncio.to_thread(
             Run.objects.create,
             mode=plan.mode,
@@ -79,9 +89,10 @@ class Runs:
             origin=self.origin,
             started_at=timezone.now(),
             expected_pods=expected,
+            experiment_id=experiment,
         )
         row = run_row(run)
-        active = ActiveRun(row=row, plan=plan, firing=None, expected=expected)  # type: ignore[arg-type]
+        active = ActiveRun(row=row, plan=plan, firing=None, expected=expected, expectation=expectation)  # type: ignore[arg-type]
 
         def on_call(record: CallRecord) -> None:
             active.records.append(record)
@@ -103,7 +114,11 @@ class Runs:
         active.finishing = self.spawn(self._finish_when_done(run.id))
         return row
 
-    async def _finish_when_done(self, run_id: int) -> None:
+    async def finished(self, run_id: int) -> dict:
+        """The run's row once its verdict is stored and broadcast (``run.finished``)."""
+        return await asyncio.shield(self.active[run_id].finishing)
+
+    async def _finish_when_done(self, run_id: int) -> dict:
         active = self.active[run_id]
         await asyncio.to_thread(active.firing.join)
         loop = asyncio.get_running_loop()
@@ -112,7 +127,12 @@ class Runs:
         def finish() -> None:  # on the writer thread, after every call of the run is stored
             try:
                 status = Run.Status.CANCELLED if active.firing.cancelled.is_set() else Run.Status.FINISHED
-                statistics = run_statistics(active.records, active.expected)
+                statistics = run_statistics(
+                    active.records,
+                    active.expected,
+                    expectation=active.expectation,
+                    settings_now=self.service_settings() if self.service_settings is not None else None,
+                )
                 Run.objects.filter(id=run_id).update(
                     status=status, finished_at=timezone.now(), statistics=statistics, reason=active.reason
                 )
@@ -130,6 +150,7 @@ class Runs:
             await asyncio.to_thread(release_freed_memory)
         await self.flush_calls()  # the run's last calls go out before its verdict
         await self.broadcast({"type": "run.finished", "run": row})
+        return row
 
     def cancel(self, run_id: int) -> None:
         active = self.active.get(run_id)
@@ -168,4 +189,5 @@ def run_row(run: Run) -> dict:
         "expected_pods": run.expected_pods,
         "statistics": run.statistics,
         "reason": run.reason,
+        "experiment": run.experiment_id,
     }

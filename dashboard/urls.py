@@ -41,6 +41,13 @@ urlpatterns = [
     path("api/runs", api.runs, name="api-runs"),
     path("api/runs/<run_id:run_id>", api.run, name="api-run"),
     path("api/runs/<run_id:run_id>/calls.<extension:extension>", api.calls, name="api-calls"),
+    path("api/experiments", api.experiment_list, name="api-experiments"),
+    path("api/experiments/<run_id:experiment_id>", api.experiment, name="api-experiment"),
+    path(
+        "api/experiments/<run_id:experiment_id>.<extension:extension>",
+        api.experiment_export,
+        name="api-experiment-export",
+    ),
     path("api/<path:rest>", api.not_found, name="api-not-found"),
     path("metrics", api.metrics, name="metrics"),
 ]

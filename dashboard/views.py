@@ -1,6 +1,11 @@
-"""The page: one template; everything live comes over the websocket (docs/protocol.md)."""
+"""The page: one template; everything live comes over the websocket (docs/protocol.md).
+
+``/?experiment=<id>`` is the same page, opened on a stored experiment ("Compare the modes").
+"""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -14,15 +19,22 @@ from dashboard import access
 @require_GET
 @ensure_csrf_cookie
 def page(request: HttpRequest) -> HttpResponse:
+    # ?experiment=<id> opens a stored comparison; it survives the token's form and redirect.
+    experiment = request.GET.get("experiment", "")
+    experiment = experiment if experiment.isascii() and experiment.isdigit() and len(experiment) <= 19 else ""
     if access.required():
         given = request.GET.get("token")
         if given is not None:
             if not access.matches(given):
-                return render(request, "dashboard/token.html", {"wrong": True}, status=401)
+                context = {"wrong": True, "experiment": experiment}
+                return render(request, "dashboard/token.html", context, status=401)
             # Keep it in a cookie the websocket sends too, and take it out of the address bar.
-            response = HttpResponseRedirect(request.path)
+            kept = f"?{urlencode({'experiment': experiment})}" if experiment else ""
+            response = HttpResponseRedirect(request.path + kept)
             response.set_cookie(access.COOKIE, given, httponly=True, samesite="Strict")
             return response
         if not access.request_allowed(request):
-            return render(request, "dashboard/token.html", {"wrong": False}, status=401)
+            return render(
+                request, "dashboard/token.html", {"wrong": False, "experiment": experiment}, status=401
+            )
     return render(request, "dashboard/page.html", {"pod": identity.current()})

@@ -7,6 +7,8 @@ import { freshCalls, initialState, reduce, readyEndpoints } from "./state.js";
 import { createFlow } from "./flow.js";
 import { createPanels } from "./panels.js";
 import { COMPACT_ABOVE } from "./grid.js";
+import { createCompare } from "./compare.js";
+import { reduceExperiment } from "./comparison.js";
 
 const t = { gettext: window.gettext, interpolate: window.interpolate };
 const root = document.querySelector("main");
@@ -18,10 +20,14 @@ const problem = document.querySelector("#problem");
 let state = initialState();
 let frame = null;
 let replayTimers = [];
+let experiment = null; // the comparison shown (comparison.js), apart from the reducer's state
+const compare = createCompare(root, t);
 
 function dispatch(message) {
   for (const call of freshCalls(state, message)) flow.addCall(call);
   state = reduce(state, message);
+  experiment = reduceExperiment(experiment, message);
+  if (message.type === "experiment.started") history.replaceState(null, "", `?experiment=${message.experiment.id}`);
   if (!frame) frame = requestAnimationFrame(render);
 }
 
@@ -35,6 +41,7 @@ function render() {
   frame = null;
   flow.update(state);
   panels.update(state, { replay });
+  compare.update(experiment, { replay, replayExperiment });
   connectionLine.textContent = t.gettext(STATUS[state.connection]);
   connectionLine.dataset.status = state.connection;
   document.body.dataset.connection = state.connection;
@@ -55,8 +62,9 @@ function renderPodButtons() {
   if (podButtonsFor === state.endpoints) return;
   podButtonsFor = state.endpoints;
   const list = document.querySelector("#chaos-pods");
-  const pods = readyEndpoints(state).map((endpoint) => endpoint.pod).filter(Boolean).sort();
+  const pods = readyEndpoints(state).map((endpoint) => endpoint.pod).filter(Boolean);
   const many = pods.length > COMPACT_ABOVE;
+  if (!many) pods.sort(); // past the threshold none is listed: 1000 names are not sorted per change
   document.querySelector("#chaos-pick").hidden = !many;
   list.hidden = many;
   const shown = many ? [] : pods;
@@ -109,6 +117,10 @@ form.querySelector("#fire-burst").addEventListener("click", () => {
 form.querySelector("#cancel").addEventListener("click", () => {
   if (state.run) socket.send({ type: "run.cancel", run: state.run.id });
 });
+form.querySelector("#compare").addEventListener("click", () => {
+  const data = new FormData(form);
+  socket.send({ type: "experiment.start", count: Number(data.get("count")), concurrency: Number(data.get("concurrency")) });
+});
 document.querySelector("#scale").addEventListener("click", () => {
   socket.send({ type: "deployment.scale", replicas: Number(document.querySelector("#replicas").value) });
 });
@@ -127,6 +139,28 @@ async function replay(run) {
       dispatch({ type: "replay.call", call });
     }, ((call.started_at - first) * 1000) / speed));
   }
+  const last = calls.length ? ((calls[calls.length - 1].started_at - first) * 1000) / speed : 0;
+  return new Promise((resolve) => replayTimers.push(setTimeout(resolve, last + 300)));
+}
+
+// An experiment's runs replayed in order, each once the previous one is through; another replay
+// started meanwhile clears the timers, and this one stops there.
+async function replayExperiment(shown) {
+  const started = (replayExperiment.started = (replayExperiment.started || 0) + 1);
+  for (const run of shown.runs) {
+    if (replayExperiment.started !== started) return;
+    await replay(run);
+  }
+}
+
+// ?experiment=<id> reopens a stored comparison.
+const opened = new URLSearchParams(location.search).get("experiment");
+if (opened && /^[0-9]{1,19}$/.test(opened)) {
+  fetch(`api/experiments/${opened}`).then(async (response) => {
+    const body = await response.json();
+    if (response.ok) dispatch({ type: "experiment.loaded", experiment: body });
+    else dispatch({ type: "error", ...body.error });
+  });
 }
 
 const socket = connect({ onMessage: dispatch, onStatus: (status) => dispatch({ type: "connection", status }) });
