@@ -69,10 +69,12 @@ class FakeApi:
         self.version = 1
 
     def list_objects(self, cluster, kind, service, *, timeout):
+        if kind == "services":  # the Service's own watch: one Service with the defaults
+            return [{"metadata": {"name": service, "resourceVersion": "1"}, "spec": {}}], "1"
         return copy.deepcopy(self.slices), str(self.version)
 
     def stream(self, cluster, kind, service, **options):
-        api = self
+        api = self if kind != "services" else FakeApi([])  # the Service never changes here
 
         class Stream:
             closed = False
@@ -131,6 +133,7 @@ async def _frames_path(endpoints: int, isolated: int, rate: float) -> dict:
     kube.list_objects, kube.WatchStream = api.list_objects, api.stream
     engine = engine_module.Engine()
     engine.watcher._connect = lambda: None
+    engine.service_watcher._connect = lambda: None
     engine_module._engine = engine
     await engine.start()
     scope = {
