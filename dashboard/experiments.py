@@ -1,8 +1,9 @@
 """Experiments: "Compare the modes", the same calls in every connection mode, one run per mode.
 
 An experiment records the pods ready when it starts (each run is judged, as any run is, against
-what the Service's settings expect at its own start), then starts one run per mode of ``dashboard.firing.MODES``, one after another, each waiting for the previous one's
-verdict. It is announced as ``experiment.started``, each run's start and verdict as
+what the Service's settings expect at its own start), then starts one run per mode of
+``dashboard.firing.MODES``, one after another, each waiting for the previous one's verdict.
+It is announced as ``experiment.started``, each run's start and verdict as
 ``experiment.progress``, and its end as ``experiment.finished`` (docs/protocol.md). A run that is
 cancelled (a user, or the pod's SIGTERM) cancels the experiment: the modes after it never run.
 """
