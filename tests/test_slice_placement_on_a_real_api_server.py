@@ -6,6 +6,9 @@ status written through the status subresource), then changes the pods step by st
 step the slices the real controller wrote are compared with the plan ``reconcile`` makes from
 the real slices before the step: the same number of slices, holding the same number of endpoints
 each. (Which pod sits in which slice is the order of a Go map upstream, so only sizes compare.)
+Pods join the Service by a change of its selector, so that the controller sees them all in one
+sync, as the plan does: pods made ready one by one would be placed in batches of whatever size
+the controller happened to see.
 """
 
 from __future__ import annotations
@@ -38,13 +41,13 @@ def _ip(index: int) -> str:
     return f"10.1.{index // 250}.{index % 250 + 1}"
 
 
-def _add_pods(core, namespace: str, indexes, *, ready: bool = True) -> None:
+def _add_pods(core, namespace: str, indexes, *, ready: bool = True, **labels: str) -> None:
     for index in indexes:
         name = f"pod-{index:04d}"
         core.create_namespaced_pod(
             namespace,
             {
-                "metadata": {"name": name, "labels": {"app": "x"}},
+                "metadata": {"name": name, "labels": {"app": "x", **labels}},
                 "spec": {"nodeName": NODE, "containers": [{"name": "app", "image": "k8s-combat"}]},
             },
         )
@@ -66,9 +69,9 @@ def _set_ready(core, namespace: str, index: int, ready: bool) -> None:
     )
 
 
-def _slices(discovery, namespace: str) -> list[dict]:
+def _slices(discovery, namespace: str, service: str = SERVICE) -> list[dict]:
     listed = discovery.list_namespaced_endpoint_slice(
-        namespace, label_selector=f"kubernetes.io/service-name={SERVICE}"
+        namespace, label_selector=f"kubernetes.io/service-name={service}"
     )
     return [discovery.api_client.sanitize_for_serialization(item) for item in listed.items]
 
@@ -86,7 +89,15 @@ def _settled(discovery, namespace: str, total: int, ready: int):
         is_ready = [e for e in endpoints if (e.get("conditions") or {}).get("ready")]
         return slices if len(endpoints) == total and len(is_ready) == ready else None
 
-    return wait_for(settled, seconds=60, every=0.25)
+    try:
+        return wait_for(settled, seconds=60, every=0.25)
+    except AssertionError as timed_out:
+        slices = _slices(discovery, namespace)
+        endpoints = [e for s in slices for e in s.get("endpoints") or []]
+        ready_now = sum(1 for e in endpoints if (e.get("conditions") or {}).get("ready"))
+        raise AssertionError(
+            f"slices hold {len(endpoints)} endpoints, {ready_now} ready; wanted {total}, {ready}"
+        ) from timed_out
 
 
 def _planned_sizes(before: list[dict], ready_by_ip: dict[str, bool], service_uid: str) -> list[int]:
@@ -126,14 +137,32 @@ def test_slices_are_cut_as_the_real_controller_cuts_them(api):
     core.create_node({"metadata": {"name": NODE}})
     service = core.create_namespaced_service(
         namespace,
-        {"metadata": {"name": SERVICE}, "spec": {"selector": {"app": "x"}, "ports": [{"port": 8081}]}},
+        {
+            "metadata": {"name": SERVICE},
+            "spec": {"selector": {"app": "x", "first": "yes"}, "ports": [{"port": 8081}]},
+        },
     )
     uid = service.metadata.uid
-    ready = {}
 
-    # 250 pods: new slices of at most 100, filled before the next is made.
-    _add_pods(core, namespace, range(250))
-    ready.update({_ip(i): True for i in range(250)})
+    def select(wave: str) -> None:  # a merge patch: the other wave's key is removed with null
+        other = "second" if wave == "first" else "first"
+        core.patch_namespaced_service(SERVICE, namespace, {"spec": {"selector": {wave: "yes", other: None}}})
+
+    # 295 pods, ready, none selected yet: 250 of the first wave, 45 of the second. A second
+    # Service selecting all of them shows when the controller's cache holds every pod's status.
+    core.create_namespaced_service(
+        namespace,
+        {"metadata": {"name": "all"}, "spec": {"selector": {"app": "x"}, "ports": [{"port": 8081}]}},
+    )
+    _add_pods(core, namespace, range(250), first="yes", second="yes")
+    _add_pods(core, namespace, range(250, 295), second="yes")
+    wait_for(
+        lambda: sum(len(s.get("endpoints") or []) for s in _slices(discovery, namespace, "all")) == 295, 60
+    )
+    ready = {_ip(i): True for i in range(250)}
+
+    # 250 pods at once: new slices of at most 100, filled before the next is made.
+    select("first")
     slices = _settled(discovery, namespace, 250, 250)
     assert _sizes(slices) == _planned_sizes([], ready, uid) == [50, 100, 100]
 
@@ -146,8 +175,8 @@ def test_slices_are_cut_as_the_real_controller_cuts_them(api):
     before, slices = slices, _settled(discovery, namespace, 190, 190)
     assert _sizes(slices) == _planned_sizes(before, ready, uid) == [40, 50, 100]
 
-    # 45 new pods fit in one existing slice: the one they fill most closely.
-    _add_pods(core, namespace, range(250, 295))
+    # 45 new pods at once fit in one existing slice: the one they fill most closely.
+    select("second")
     ready.update({_ip(i): True for i in range(250, 295)})
     before, slices = slices, _settled(discovery, namespace, 235, 235)
     assert _sizes(slices) == _planned_sizes(before, ready, uid) == [40, 95, 100]

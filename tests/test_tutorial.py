@@ -114,17 +114,17 @@ def test_the_tutorial_works_as_written_on_an_empty_sandbox(empty_sandbox, tmp_pa
     assert sum(pings.values()) == CALLS, pings
     assert all(count > 0 for count in pings.values()), f"new connections reach both pods: {pings}"
 
-    # A kubelet gives each pod the variables of the Services that exist when it starts: the second
-    # provider started after the Service was made.
+    # A kubelet gives each pod the variables of the Services that exist when it starts: a provider
+    # made after the Service has them (the applied file's pods may have started before it did).
     cluster_ip = json.loads(_kubectl(sandbox, "get", "svc", "k8s-combat-service", "-o", "json"))["spec"][
         "clusterIP"
     ]
-    newest = max(_pods(sandbox)["k8s-combat-service"], key=lambda p: p["metadata"]["creationTimestamp"])
+    _kubectl(sandbox, "delete", "pod", names[0], "--wait=false")
+    replacement = next(n for n in _running(sandbox, "k8s-combat-service", 2) if n not in names)
     variables = dict(
-        line.split("=", 1)
-        for line in _kubectl(sandbox, "exec", newest["metadata"]["name"], "--", "env").splitlines()
+        line.split("=", 1) for line in _kubectl(sandbox, "exec", replacement, "--", "env").splitlines()
     )
     assert variables["K8S_COMBAT_SERVICE_SERVICE_HOST"] == cluster_ip
     assert variables["K8S_COMBAT_SERVICE_SERVICE_PORT"] == "8081"
     assert variables["K8S_COMBAT_SERVICE_PORT_8081_TCP"] == f"tcp://{cluster_ip}:8081"
-    assert variables["HOSTNAME"] == newest["metadata"]["name"]
+    assert variables["HOSTNAME"] == replacement

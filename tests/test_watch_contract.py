@@ -141,7 +141,11 @@ async def test_faults_in_any_order_never_break_what_a_bookmark_promises():
     await stream.until(lambda: any(rv >= written[-1] for rv in stream.bookmarks()), 10)
     await stream.close()
     assert_contract(stream.lines, written, since)
-    assert len(stream.bookmarks()) > 10, "bookmarks came throughout, not only at the end"
+    # How many bookmarks a 10 ms period yields depends on how busy the loop is; that one came
+    # before the last write does not.
+    assert any(rv < written[-1] for rv in stream.bookmarks()), (
+        "bookmarks came throughout, not only at the end"
+    )
 
 
 async def test_the_initial_events_end_bookmark_is_the_snapshot_not_what_changed_since():
