@@ -258,9 +258,9 @@ class Cluster:
         self.schedule_sync()
         return updated
 
-    def delete_pod(self, name: str, grace_seconds: int | None) -> dict | None:
+    def delete_pod(self, name: str, grace_seconds: int | None, namespace: str = NAMESPACE) -> dict | None:
         """``DELETE pods/NAME`` (``gracePeriodSeconds`` or None): the pod as the API returns it."""
-        deleted = self.delete_gracefully({"metadata": {"name": name, "namespace": NAMESPACE}}, grace_seconds)
+        deleted = self.delete_gracefully({"metadata": {"name": name, "namespace": namespace}}, grace_seconds)
         self._settle_now()
         return deleted
 
@@ -284,9 +284,9 @@ class Cluster:
         """The Service allocator's part of a write through the API (``ServiceNetwork.assign``)."""
         self.network.assign(service, old)
 
-    def runner(self, name: str) -> PodRunner | None:
-        """The process of the pod called ``name`` (logs, exec, port-forward, faults)."""
-        return self.node.runner(name)
+    def runner(self, name: str, namespace: str = NAMESPACE) -> PodRunner | None:
+        """The process of the pod ``namespace/name`` (logs, exec, port-forward, faults)."""
+        return self.node.runner(name, namespace)
 
     def pod_states(self) -> list[PodState]:
         """The node's pods as it runs them."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sandbox import objects, reading, resources
+from sandbox import reading, resources
 from sandbox.creating import dry_run, not_found
 from sandbox.field_errors import go_quote, go_strings
 from sandbox.resources import Resource
@@ -124,8 +124,8 @@ def remove(
     namespace, name = metadata.get("namespace", ""), metadata["name"]
     if dry:
         return current
-    if resource is resources.PODS and namespace == objects.NAMESPACE and server.controls.runner(name):
-        return server.controls.delete_pod(name, grace) or current
+    if resource is resources.PODS and server.controls.runner(name, namespace):
+        return server.controls.delete_pod(name, grace, namespace) or current
     if resource is resources.NAMESPACES:
         return _remove_namespace(server, current)
     if metadata.get("finalizers"):

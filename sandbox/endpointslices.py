@@ -112,10 +112,13 @@ class EndpointControllers:
             if not spec.get("selector") or spec.get("type") == "ExternalName":
                 continue
             metadata = service["metadata"]
-            selected = [state for state, labels in labelled if selects(service, labels)]
-            self._sync_slices(
-                service, selected, slices.get((metadata.get("namespace", ""), metadata["name"]), [])
-            )
+            namespace = metadata.get("namespace", "")
+            selected = [
+                state
+                for state, labels in labelled
+                if state.namespace == namespace and selects(service, labels)
+            ]
+            self._sync_slices(service, selected, slices.get((namespace, metadata["name"]), []))
             self._write_endpoints(objects.endpoints_object(_resolved(service, selected), pods=selected))
 
     def _sync_slices(self, service: dict, selected: list[PodState], existing: list[dict]) -> None:
@@ -158,7 +161,7 @@ class EndpointControllers:
     def _free_name(self, service: dict) -> str:
         while True:
             name = f"{service['metadata']['name']}-{objects.random_suffix()}"
-            if self.store.get(resources.ENDPOINT_SLICES, objects.NAMESPACE, name) is None:
+            if self.store.get(resources.ENDPOINT_SLICES, service["metadata"]["namespace"], name) is None:
                 return name
 
     def _write_endpoints(self, rendered: dict) -> None:

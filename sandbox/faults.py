@@ -27,7 +27,9 @@ def switch(server: ApiServer, action: str, request: Request) -> dict:
     elif action == "compact":
         server.store.compact()
     elif action == "fail-readiness":
-        runner = server.controls.runner(request.query.get("pod", ""))
+        runner = server.controls.runner(
+            request.query.get("pod", ""), request.query.get("namespace", "default")
+        )
         if runner is None:
             raise ApiError(404, "NotFound", f"no pod {request.query.get('pod')!r}")
         runner.fail_readiness(request.query.get("on", "true") == "true")

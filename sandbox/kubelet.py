@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sandbox import logs, objects
+from sandbox import logs
 from sandbox.objects import PodState
 from sandbox.store import now_rfc3339
 
@@ -181,7 +181,7 @@ class PodRunner:
                 "Warning",
                 "BackOff",
                 f"Back-off restarting failed container {self._container['name']} in pod "
-                f"{self.pod.name}_{objects.NAMESPACE}({self.pod.uid})",
+                f"{self.pod.name}_{self.pod.namespace}({self.pod.uid})",
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), backoff)

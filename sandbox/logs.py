@@ -218,7 +218,7 @@ class _Options:
 async def serve(server: ApiServer, request: Request, send: Send, namespace: str, name: str) -> None:
     """``GET /api/v1/namespaces/NS/pods/NAME/log``: the pod's container output, as text."""
     stored = get_or_404(server.store, resources.PODS, namespace, name)
-    runner = server.controls.runner(name)
+    runner = server.controls.runner(name, namespace)
     if runner is None:  # in the store, but no container was ever started for it
         container = stored["spec"]["containers"][0]["name"]
         message = f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating'

@@ -33,7 +33,7 @@ from sandbox.addresses import AddressPool
 from sandbox.events import EventRecorder, Source
 from sandbox.hosted_pods import LightweightPodRunner, PodHost
 from sandbox.kubelet import PodRunner
-from sandbox.objects import PodState
+from sandbox.objects import NAMESPACE, PodState
 from sandbox.scheduling import Scheduler
 from sandbox.store import Store, now_rfc3339
 
@@ -82,9 +82,9 @@ class Node:
 
     # --- what the API server and tests ask --------------------------------------------------------
 
-    def runner(self, name: str) -> PodRunner | None:
-        """The runner of the pod called ``name`` (the live one, if an old one still terminates)."""
-        found = [r for r in self.runners.values() if r.pod.name == name]
+    def runner(self, name: str, namespace: str = NAMESPACE) -> PodRunner | None:
+        """The runner of the pod ``namespace/name`` (the live one, if an old one still terminates)."""
+        found = [r for r in self.runners.values() if r.pod.name == name and r.pod.namespace == namespace]
         found.sort(key=lambda r: r.pod.terminating)
         return found[0] if found else None
 
@@ -182,6 +182,7 @@ class Node:
             node=spec["nodeName"],
             zone=self.layout.zones[spec["nodeName"]],
             created=metadata.get("creationTimestamp") or now_rfc3339(),
+            namespace=metadata.get("namespace") or NAMESPACE,
         )
         settings = {
             "env": self.pod_env(state, spec["containers"][0]),
@@ -206,12 +207,12 @@ class Node:
         return self.hosts[key]
 
     def _note(self, state: PodState, kind: str, reason: str, message: str) -> None:
-        pod = self.store.get(resources.PODS, "default", state.name)
+        pod = self.store.get(resources.PODS, state.namespace, state.name)
         if pod is None or pod["metadata"]["uid"] != state.uid:
             pod = {
                 "apiVersion": "v1",
                 "kind": "Pod",
-                "metadata": {"name": state.name, "namespace": "default", "uid": state.uid},
+                "metadata": {"name": state.name, "namespace": state.namespace, "uid": state.uid},
             }
         container = state.template["spec"]["containers"][0]["name"]
         kubelet = Source("kubelet", state.node)
@@ -255,7 +256,7 @@ class Node:
             self.runners.pop(state.uid, None)
             self._ready_changed.pop(state.uid, None)
             self.addresses.give_back(state.ip, state.port)
-            current = self.store.get(resources.PODS, "default", state.name)
+            current = self.store.get(resources.PODS, state.namespace, state.name)
             if current is not None and current["metadata"]["uid"] == state.uid:
                 self._final_delete(current)
             self.changed()

@@ -53,6 +53,7 @@ class PodState:
     node: str
     created: str
     zone: str = ""  # its node's topology.kubernetes.io/zone
+    namespace: str = NAMESPACE
     started: str | None = None
     ready: bool = False
     running: bool = False
@@ -129,7 +130,7 @@ def pod_endpoint(pod: PodState, *, prefer_close: bool = False) -> dict:
             "terminating": pod.terminating,
         },
         "nodeName": pod.node,
-        "targetRef": {"kind": "Pod", "namespace": NAMESPACE, "name": pod.name, "uid": pod.uid},
+        "targetRef": {"kind": "Pod", "namespace": pod.namespace, "name": pod.name, "uid": pod.uid},
     }
     if pod.zone:
         endpoint["zone"] = pod.zone
@@ -150,7 +151,7 @@ def endpoint_slice_object(
         "kind": "EndpointSlice",
         "metadata": {
             "name": name,
-            "namespace": NAMESPACE,
+            "namespace": service["metadata"].get("namespace", NAMESPACE),
             "generateName": f"{service_name}-",
             "labels": slice_labels(service),
             "ownerReferences": [
@@ -184,7 +185,7 @@ def endpoints_object(service: dict, *, pods: list[PodState]) -> dict:
         return {
             "ip": pod.ip,
             "nodeName": pod.node,
-            "targetRef": {"kind": "Pod", "namespace": NAMESPACE, "name": pod.name, "uid": pod.uid},
+            "targetRef": {"kind": "Pod", "namespace": pod.namespace, "name": pod.name, "uid": pod.uid},
         }
 
     live = sorted((pod for pod in pods if pod.running and not pod.terminating), key=lambda pod: pod.ip)
@@ -201,7 +202,7 @@ def endpoints_object(service: dict, *, pods: list[PodState]) -> dict:
         "kind": "Endpoints",
         "metadata": {
             "name": service["metadata"]["name"],
-            "namespace": NAMESPACE,
+            "namespace": service["metadata"].get("namespace", NAMESPACE),
             "labels": {
                 **service["metadata"].get("labels", {}),
                 "endpoints.kubernetes.io/managed-by": "endpoint-controller",

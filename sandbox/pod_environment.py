@@ -17,7 +17,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sandbox import names, objects, resources, service_env
+from sandbox import names, resources, service_env
 from sandbox.objects import PodState
 from sandbox.store import Store
 
@@ -66,7 +66,7 @@ def for_container(
     env.update(
         service_env.for_pod(
             store.list(resources.SERVICES),
-            namespace=objects.NAMESPACE,
+            namespace=pod.namespace,
             enable_service_links=pod.template["spec"].get("enableServiceLinks", True),
         )
     )
@@ -77,7 +77,7 @@ def for_container(
         "metadata.name": pod.name,
         "status.podIP": pod.ip,
         "spec.nodeName": pod.node,
-        "metadata.namespace": objects.NAMESPACE,
+        "metadata.namespace": pod.namespace,
     }
     for item in container.get("env", []):
         if "value" in item:
@@ -95,7 +95,7 @@ def for_container(
         COMBAT_GRPC_PORT=str(pod.host_port(50051)),
         PYTHONUNBUFFERED="1",
         PYTHONPATH=os.pathsep.join(filter(None, [str(names.POD_SITE), env.get("PYTHONPATH")])),
-        **names.resolver_environment(nameserver, objects.NAMESPACE),
+        **names.resolver_environment(nameserver, pod.namespace),
     )
     if pod.template["spec"].get("automountServiceAccountToken"):
         env["KUBECONFIG"] = str(kubeconfig)

@@ -42,7 +42,7 @@ async def serve(server: ApiServer, request: Request, send: Send, namespace: str,
     await socket.accept(PROTOCOL)
 
     def alive() -> bool:
-        return server.controls.runner(name) is runner and runner.pod.running
+        return server.controls.runner(name, namespace) is runner and runner.pod.running
 
     await Session(socket, runner.pod, alive).run()
 

@@ -52,7 +52,7 @@ async def serve(server: ApiServer, request: Request, send: Send, namespace: str,
         problem = f'exec: "{options.command[0]}": {reason}'
         await socket.send(frame(ERROR, internal_error(f"error executing command in container: {problem}")))
         return
-    await process.relay(socket, alive=lambda: _alive(server, name, runner), early=early)
+    await process.relay(socket, alive=lambda: _alive(server, runner), early=early)
 
 
 async def _initial_size(socket: streaming.WebSocket) -> tuple[tuple[int, int] | None, list[bytes]]:
@@ -70,5 +70,5 @@ async def _initial_size(socket: streaming.WebSocket) -> tuple[tuple[int, int] | 
     return None, early
 
 
-def _alive(server: ApiServer, name: str, runner: PodRunner) -> bool:
-    return server.controls.runner(name) is runner and runner.pod.running
+def _alive(server: ApiServer, runner: PodRunner) -> bool:
+    return server.controls.runner(runner.pod.name, runner.pod.namespace) is runner and runner.pod.running

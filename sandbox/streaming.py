@@ -156,7 +156,7 @@ async def serve(
 def running_container(server: ApiServer, namespace: str, name: str, container: str | None) -> PodRunner:
     """The pod's runner, if its container runs: what exec and port-forward need."""
     stored = get_or_404(server.store, resources.PODS, namespace, name)
-    runner = server.controls.runner(name)
+    runner = server.controls.runner(name, namespace)
     own = stored["spec"]["containers"][0]["name"]
     if container and container != own:
         raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}")
