@@ -14,6 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from combat_app import targets
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -100,6 +102,15 @@ def env_service_url(name: str, default: str) -> str:
     if parts.query or parts.fragment or parts.username or parts.password:
         raise _bad(name, value, "http://host:port with no path, query or credentials")
     return f"http://{parts.netloc}" if port else f"http://{parts.hostname}:80"
+
+
+def env_targets(name: str, default: str, *, own_namespace: str) -> tuple[targets.Target, ...]:
+    """``name`` or ``name.namespace`` entries, comma-separated (``combat_app.targets``)."""
+    value = _raw(name) or default
+    try:
+        return targets.parse_targets([e.strip() for e in value.split(",") if e.strip()], own_namespace)
+    except targets.BadTarget as exc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not valid: {exc}") from None
 
 
 def env_header_value(name: str, default: str) -> str:

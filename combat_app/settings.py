@@ -23,7 +23,9 @@ from combat_app.env import (
     env_secret,
     env_service_url,
     env_str,
+    env_targets,
 )
+from combat_app.targets import Target, base_urls
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,6 +48,10 @@ COMBAT_SERVICE_GRPC_PORT = env_int("COMBAT_SERVICE_GRPC_PORT", 50051, minimum=1,
 DASHBOARD_SERVICE = env_str("DASHBOARD_SERVICE", "k8s-combat-service")
 DASHBOARD_DEPLOYMENT = env_str("DASHBOARD_DEPLOYMENT", DASHBOARD_SERVICE)
 DASHBOARD_NAMESPACE = env_str("DASHBOARD_NAMESPACE", env_str("POD_NAMESPACE", "default"))
+# Every Service the page may pick, the first shown first (name, or name.namespace); calls go to
+# these and nowhere else. The home one (DASHBOARD_SERVICE in DASHBOARD_NAMESPACE) is called at
+# COMBAT_SERVICE_URL and is the one the chaos buttons act on.
+DASHBOARD_SERVICES = env_targets("DASHBOARD_SERVICES", DASHBOARD_SERVICE, own_namespace=DASHBOARD_NAMESPACE)
 DASHBOARD_CHAOS = env_bool("DASHBOARD_CHAOS", False)
 DASHBOARD_TOKEN = env_str("DASHBOARD_TOKEN", "")
 DASHBOARD_LEGACY_ENDPOINTS = env_bool("DASHBOARD_LEGACY_ENDPOINTS", False)
@@ -69,7 +75,19 @@ if not any(mark in COMBAT_SERVICE_HOST for mark in ".:"):  # a short name, not a
     _SERVICE_HOSTS += [
         f"{COMBAT_SERVICE_HOST}.{_SERVICE_NAMESPACE}{suffix}" for suffix in ("", ".svc", ".svc.cluster.local")
     ]
-COMBAT_SERVICE_NAMES = tuple(_SERVICE_HOSTS)  # what /dial and /grpc_client may be asked to call
+DASHBOARD_HOME = Target(DASHBOARD_SERVICE, DASHBOARD_NAMESPACE)
+DASHBOARD_TARGET_URLS = base_urls(
+    DASHBOARD_SERVICES, home=DASHBOARD_HOME, home_url=COMBAT_SERVICE_URL, own_namespace=_SERVICE_NAMESPACE
+)
+# The other targets by every DNS name they have (/grpc_client may be asked for any of them).
+_OTHER_TARGET_HOSTS = [
+    name
+    for target in DASHBOARD_SERVICES
+    if target != DASHBOARD_HOME
+    for name in target.dns_names(_SERVICE_NAMESPACE)
+]
+# What /grpc_client may be asked to call: the configured Services, by any of their names.
+COMBAT_SERVICE_NAMES = tuple(dict.fromkeys(_SERVICE_HOSTS + _OTHER_TARGET_HOSTS))
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", *_SERVICE_HOSTS, *_EXTRA_HOSTS]
 
 INSTALLED_APPS = [

@@ -14,7 +14,9 @@ import csv
 import io
 from functools import wraps
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
@@ -119,29 +121,53 @@ def _engine() -> engine.Engine:
     return engine.current()
 
 
+def _target(request: HttpRequest) -> str | None:
+    """``?target=name.namespace`` (or ``name``): a configured target's key, or None when absent;
+    any other name is refused (400 ``unknown-target``): calls go to the configured Services only."""
+    asked = request.GET.get("target")
+    if asked is None:
+        return None
+    try:
+        return _engine().target(asked).target.key
+    except engine.Refused as exc:
+        raise Refused(400, exc.code, str(exc), "target") from None
+
+
+def _of_target(rows, key: str | None):
+    """Stored rows of the target ``key`` (all when None); rows from before targets had keys
+    (``target=""``) were the home Service's."""
+    if key is None:
+        return rows
+    home = key == settings.DASHBOARD_HOME.key
+    return rows.filter(Q(target=key) | Q(target="")) if home else rows.filter(target=key)
+
+
 @allow("GET")
 @ensure_csrf_cookie  # a script that GETs the state first can then POST with X-CSRFToken
 @guarded
 async def state(request: HttpRequest) -> JsonResponse:
-    snapshot = _engine().snapshot()
+    snapshot = _engine().snapshot(_target(request))
     snapshot.pop("type")
     return JsonResponse(snapshot)
 
 
-def _runs(limit: int) -> list[dict]:
-    return [engine.run_row(run) for run in Run.objects.all()[:limit]]
+def _runs(limit: int, key: str | None) -> list[dict]:
+    return [engine.run_row(run) for run in _of_target(Run.objects.all(), key)[:limit]]
 
 
 @allow("GET", "POST")  # CSRF checked below unless the bearer token is there: scripts have no cookie
 @guarded
 async def runs(request: HttpRequest) -> JsonResponse:
+    """GET: the newest 100 runs (``?target=``: that target's only); POST ``{mode, count,
+    concurrency, rate}``: a run against the target (``?target=``, else the first configured)."""
+    key = _target(request)
     if request.method == "GET":
-        return JsonResponse({"runs": await asyncio.to_thread(_runs, 100)})
+        return JsonResponse({"runs": await asyncio.to_thread(_runs, 100, key)})
     try:
         plan = plan_from(_posted(request), command="POST /api/runs")
     except BadCommand as exc:
         return error(400, exc.code, str(exc), exc.field)
-    return JsonResponse(await _engine().start_run(plan), status=201)
+    return JsonResponse(await _engine().start_run(plan, key), status=201)
 
 
 def _posted(request: HttpRequest) -> dict:
@@ -158,23 +184,25 @@ def _posted(request: HttpRequest) -> dict:
     return body
 
 
-def _experiments(limit: int) -> list[dict]:
-    return [experiments.stored_experiment(found.id) for found in Experiment.objects.all()[:limit]]
+def _experiments(limit: int, key: str | None) -> list[dict]:
+    found = _of_target(Experiment.objects.all(), key)[:limit]
+    return [experiments.stored_experiment(experiment.id) for experiment in found]
 
 
 @allow("GET", "POST")  # as /api/runs: CSRF checked unless the bearer token is there
 @guarded
 async def experiment_list(request: HttpRequest) -> JsonResponse:
     """GET: the newest 20 experiments with their runs; POST ``{count, concurrency}``: compare
-    the modes (201, the experiment as ``experiment.started`` shows it)."""
+    the modes (201, the experiment as ``experiment.started`` shows it). ``?target=`` as for runs."""
+    key = _target(request)
     if request.method == "GET":
-        return JsonResponse({"experiments": await asyncio.to_thread(_experiments, 20)})
+        return JsonResponse({"experiments": await asyncio.to_thread(_experiments, 20, key)})
     try:
         plan = experiment_plan_from(_posted(request), command="POST /api/experiments")
     except BadCommand as exc:
         return error(400, exc.code, str(exc), exc.field)
     try:
-        return JsonResponse(await _engine().start_experiment(plan), status=201)
+        return JsonResponse(await _engine().start_experiment(plan, key), status=201)
     except engine.Refused as exc:  # the pod is stopping: another replica can take it
         return error(503, exc.code, str(exc))
 
@@ -269,4 +297,4 @@ async def not_found(request: HttpRequest, rest: str) -> JsonResponse:
 @allow("GET")
 @guarded
 async def metrics(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(_engine().metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+    return HttpResponse(_engine().metrics_text(), content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,10 +1,16 @@
-"""The websocket ``/ws/dashboard/``: a thin consumer over the engine (see docs/protocol.md)."""
+"""The websocket ``/ws/dashboard/[?target=name.namespace]``: a thin consumer over the engine.
+
+A socket shows one target Service (the first configured one unless ``target`` names another):
+it joins that target's group and its commands act on that target (see docs/protocol.md). A
+target that is not configured is refused: an ``error`` (``unknown-target``), then close 4404.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -16,6 +22,7 @@ from dashboard.messages import BadCommand, parse_command
 logger = logging.getLogger(__name__)
 
 GOING_AWAY = 1001  # RFC 6455: "an endpoint is going away, such as a server going down"
+UNKNOWN_TARGET = 4404  # application range (4000-4999): the target asked for is not configured
 
 
 class TokenBucket:
@@ -52,14 +59,22 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(
             settings.DASHBOARD_COMMANDS_PER_SECOND, settings.DASHBOARD_COMMANDS_PER_SECOND
         )
-        await self.channel_layer.group_add(engine.GROUP, self.channel_name)
+        asked = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("target")
+        try:
+            self.target = self.engine.target(asked[-1] if asked else None)
+        except engine.Refused as exc:  # accepted first, so that the page can say why
+            await self.accept()
+            await self.send_message({"type": "error", "code": exc.code, "message": str(exc)})
+            await self.close(code=UNKNOWN_TARGET)
+            return
+        await self.channel_layer.group_add(self.target.group, self.channel_name)
         self.engine.attach(self.channel_name)
         await self.accept()
-        await self.send_message(self.engine.snapshot())
+        await self.send_message(self.engine.snapshot(self.target.target.key))
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(engine.GROUP, self.channel_name)
-        if hasattr(self, "engine"):
+        if hasattr(self, "target"):
+            await self.channel_layer.group_discard(self.target.group, self.channel_name)
             self.engine.detach(self.channel_name)
 
     async def server_going_away(self, event: dict) -> None:
@@ -88,12 +103,20 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.send_message({"type": "error", "code": "internal", "message": "the command failed"})
 
     async def dispatch_command(self, command) -> None:
+        key = self.target.target.key
+        if (
+            command.type in ("deployment.scale", "pod.delete")
+            and self.target.target != settings.DASHBOARD_HOME
+        ):
+            raise engine.Refused(
+                "chaos-not-here", f"the scale and delete buttons act on {settings.DASHBOARD_HOME.key} only"
+            )
         if command.type == "run.start":
-            await self.engine.start_run(command.plan)
+            await self.engine.start_run(command.plan, key)
         elif command.type == "run.cancel":
             self.engine.cancel_run(command.run)
         elif command.type == "experiment.start":
-            await self.engine.start_experiment(command.experiment)
+            await self.engine.start_experiment(command.experiment, key)
         elif command.type == "experiment.cancel":
             self.engine.cancel_experiment(command.experiment_id)
         elif command.type == "deployment.scale":
@@ -101,7 +124,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         elif command.type == "pod.delete":
             await self.engine.delete_pod(command.pod)
         elif command.type == "resync":
-            await self.send_message(self.engine.snapshot())
+            await self.send_message(self.engine.snapshot(key))
 
     # One handler per broadcast type; each forwards the engine's message as it is.
     async def calls_batch(self, event: dict) -> None:

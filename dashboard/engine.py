@@ -5,11 +5,10 @@ runs elsewhere: the endpoint watcher and the runs' workers in threads, the ORM t
 call writer's thread or ``asyncio.to_thread``. Threads hand results back with
 ``loop.call_soon_threadsafe`` (``async_to_sync`` from a plain thread costs hundreds of ms).
 
-Every broadcast carries ``origin`` (this process) and ``seq`` (this process's counter): the
-in-memory channel layer drops messages silently when a browser's channel is full, so a client
-that sees a gap asks for a resync. Calls are coalesced into at most one ``calls.batch`` per
-``FLUSH_SECONDS``, endpoint changes into at most one ``endpoints.changed`` (what changed, by key:
-``tracking.PendingChanges``); only ``hello`` carries the whole endpoint set.
+It holds one ``live_target.LiveTarget`` per configured Service (``DASHBOARD_SERVICES``): each
+watches its Service, runs its calls and broadcasts to its own group, with ``origin`` (this
+process) and ``seq`` (the target's counter here): the in-memory channel layer drops messages
+silently when a browser's channel is full, so a client that sees a gap asks for a resync.
 """
 
 from __future__ import annotations
@@ -19,34 +18,26 @@ import contextlib
 import logging
 import os
 import threading
-import time
-from collections import deque
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from combat_app import identity
-from dashboard import experiments, kube, runs, slices, tracking
+from dashboard import runs, slices
 from dashboard.chaos import Chaos
 from dashboard.errors import Refused
 from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, ExperimentPlan, RunPlan
+from dashboard.live_target import LiveTarget
 from dashboard.messages import PROTOCOL_VERSION
 from dashboard.metrics import Metrics
 from dashboard.models import EndpointEvent
 from dashboard.records import CallRecord
-from dashboard.service_settings import expectation
-from dashboard.service_watching import ServiceWatcher
 from dashboard.storing import CallWriter
-from dashboard.watching import EndpointWatcher, WatchSettings
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Engine", "Refused", "current", "run_row"]  # Refused: what consumers catch
 
-GROUP = "dashboard"
-FLUSH_SECONDS = 0.05
-RECENT_CALLS = 200
-RECENT_EVENTS = 200
 STORED_EVENTS = 10_000  # EndpointEvent rows kept: a rollout of 1000 pods is a few thousand
 
 
@@ -54,60 +45,58 @@ class Engine:
     def __init__(self) -> None:
         pod = identity.current()
         self.origin = f"{pod.name}/{os.getpid()}"
-        self.seq = 0
-        self.delivered_seq = 0  # the last broadcast whose group_send has completed
-        self.index = tracking.EndpointIndex()
-        self.timeline: deque[dict] = deque(maxlen=RECENT_EVENTS)
-        self.recent_calls: deque[dict] = deque(maxlen=RECENT_CALLS)
         self.metrics = Metrics()
         self.writer = CallWriter(on_stored=self._stored_from_thread)
-        self.runs = runs.Runs(
-            origin=self.origin,
-            writer=self.writer,
-            slots=threading.Semaphore(settings.DASHBOARD_MAX_CONCURRENCY),
-            endpoint_state=self.endpoint_state,
-            broadcast=self.broadcast,
-            flush_calls=self.flush_calls,
-            spawn=self._spawn,
-            expectation=self.expectation,
-            service_settings=lambda: self.service_watcher.settings_now,
-        )
-        self.experiments = experiments.Experiments(
-            origin=self.origin, runs=self.runs, broadcast=self.broadcast, spawn=self._spawn
-        )
-        self.chaos = Chaos()
-        self.watcher = EndpointWatcher(
-            lambda: kube.connect(settings.DASHBOARD_NAMESPACE),
-            WatchSettings(
-                service=settings.DASHBOARD_SERVICE,
-                kind="endpoints" if settings.DASHBOARD_LEGACY_ENDPOINTS else "endpointslices",
-                silence_seconds=settings.DASHBOARD_WATCH_SILENCE_SECONDS,
-            ),
-            on_change=self._endpoints_from_thread,
-        )
-        self.service_watcher = ServiceWatcher(
-            lambda: kube.connect(settings.DASHBOARD_NAMESPACE),
-            WatchSettings(
-                service=settings.DASHBOARD_SERVICE, silence_seconds=settings.DASHBOARD_WATCH_SILENCE_SECONDS
-            ),
-            on_change=self._service_from_thread,
-        )
         self.layer = get_channel_layer()
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._pending: list[dict] = []
-        self._flush_handle: asyncio.TimerHandle | None = None
-        self._last_flush = 0.0
-        self._changes = tracking.PendingChanges()
-        self._change_events: deque[dict] = deque(maxlen=RECENT_EVENTS)
-        self._stored_events: list[dict] = []
-        self._changes_at = 0.0
-        self._changes_handle: asyncio.TimerHandle | None = None
-        self._last_changes = 0.0
         self._tasks: set[asyncio.Task] = set()
-        self._sending = asyncio.Lock()
+        slots = threading.Semaphore(settings.DASHBOARD_MAX_CONCURRENCY)
+        self.targets: dict[str, LiveTarget] = {
+            target.key: LiveTarget(
+                target,
+                url=settings.DASHBOARD_TARGET_URLS[target.key],
+                origin=self.origin,
+                writer=self.writer,
+                slots=slots,
+                layer=self.layer,
+                spawn=self._spawn,
+                store_events=_store_events,
+            )
+            for target in settings.DASHBOARD_SERVICES
+        }
+        self.primary = next(iter(self.targets.values()))  # what the page shows first
+        self.chaos = Chaos()
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.clients: set[str] = set()  # this process's websocket channels (see drain)
         self._no_clients = asyncio.Event()
         self._drained = False
+
+    def target(self, key: str | None) -> LiveTarget:
+        """The configured target ``key`` (``name.namespace``, or ``name`` in the dashboard's own
+        namespace; the first configured one when None); ``Refused("unknown-target")`` for any
+        other name: calls go to the configured Services and nowhere else."""
+        if key is None:
+            return self.primary
+        found = self.targets.get(key) or self.targets.get(f"{key}.{settings.DASHBOARD_NAMESPACE}")
+        if found is None:
+            configured = ", ".join(self.targets)
+            raise Refused(
+                "unknown-target",
+                f"{key[:200]!r} is not a Service this dashboard calls; configured: {configured}",
+            )
+        return found
+
+    # The first target's, for callers that know of one Service only (bench/, the metrics).
+    @property
+    def watcher(self):
+        return self.primary.watcher
+
+    @property
+    def service_watcher(self):
+        return self.primary.service_watcher
+
+    @property
+    def endpoints(self) -> slices.EndpointSet:
+        return self.primary.endpoints
 
     # --- life ---------------------------------------------------------------------------------
 
@@ -118,8 +107,8 @@ class Engine:
                 "watching v1 Endpoints, deprecated since Kubernetes 1.33; EndpointSlices are the default"
             )
         self.writer.start()
-        self.watcher.start()
-        self.service_watcher.start()
+        for target in self.targets.values():
+            target.start(self.loop)
 
     async def drain(self) -> None:
         """The pod is told to stop (SIGTERM): cancel every run, let each store its calls so far
@@ -128,14 +117,14 @@ class Engine:
         if self._drained:
             return
         self._drained = True
-        watcher_stopped = asyncio.ensure_future(asyncio.to_thread(self.watcher.stop))
-        service_watcher_stopped = asyncio.ensure_future(asyncio.to_thread(self.service_watcher.stop))
+        stopped = [asyncio.ensure_future(asyncio.to_thread(t.stop_watching)) for t in self.targets.values()]
         seconds = settings.COMBAT_CALL_TIMEOUT_SECONDS + 3
-        await self.experiments.cancel_all(runs.SHUTDOWN_REASON, seconds=seconds)
-        await self.runs.cancel_all(runs.SHUTDOWN_REASON, seconds=seconds)
+        for target in self.targets.values():
+            await target.experiments.cancel_all(runs.SHUTDOWN_REASON, seconds=seconds)
+        for target in self.targets.values():
+            await target.runs.cancel_all(runs.SHUTDOWN_REASON, seconds=seconds)
         await self._send_clients_away()
-        await watcher_stopped
-        await service_watcher_stopped
+        await asyncio.gather(*stopped)
 
     async def _send_clients_away(self, seconds: float = 2.0) -> None:
         # Through each client's own channel: it comes after the broadcasts already queued there.
@@ -164,105 +153,34 @@ class Engine:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    # --- broadcasting -------------------------------------------------------------------------
+    # --- what a browser sees ------------------------------------------------------------------
 
-    async def broadcast(self, message: dict) -> None:
-        # One at a time: with Redis, group_send awaits the network, and two broadcasts in flight
-        # could arrive out of order, which a browser would take for a lost message.
-        async with self._sending:
-            self.seq += 1
-            message = {**message, "origin": self.origin, "seq": self.seq}
-            await self.layer.group_send(GROUP, {"type": message["type"], "message": message})
-            self.delivered_seq = self.seq
-
-    def snapshot(self) -> dict:
-        """The ``hello`` a browser gets on connect and on resync: everything it needs to draw."""
+    def snapshot(self, key: str | None = None) -> dict:
+        """The ``hello`` a browser gets on connect and on resync: everything it needs to draw
+        the target ``key`` (the first configured one by default), and which others it may pick."""
         pod = identity.current()
+        target = self.target(key)
         return {
             "type": "hello",
             "protocol": PROTOCOL_VERSION,
             "origin": self.origin,
-            # Not self.seq: a broadcast still on its way (Redis) may or may not reach this client;
-            # from the last delivered one, the next is delivered + 1 either way, or a gap shows.
-            "seq": self.delivered_seq,
             "pod": {"name": pod.name, "ip": pod.ip, "node": pod.node},
-            "service": {
-                "name": settings.DASHBOARD_SERVICE,
-                "url": settings.COMBAT_SERVICE_URL,
-                "namespace": settings.DASHBOARD_NAMESPACE,
-            },
-            "settings": self.service_watcher.settings_now,
-            "endpoints": [e.as_dict() for e in slices.in_order(self.endpoints)],
+            **target.snapshot(),
+            "targets": [t.describe() for t in self.targets.values()],
             "capabilities": {
                 "modes": list(MODES),
-                "chaos": settings.DASHBOARD_CHAOS,
+                # The scale and delete buttons act on the home Service's Deployment only.
+                "chaos": settings.DASHBOARD_CHAOS and target.target == settings.DASHBOARD_HOME,
                 "max_count": MAX_COUNT,
                 "max_concurrency": min(MAX_CONCURRENCY, settings.DASHBOARD_MAX_CONCURRENCY),
             },
-            "watch": {"connected": self.watcher.stats.connected, "restarts": self.watcher.stats.restarts},
-            "runs": self.runs.rows(),
-            "experiments": self.experiments.rows(),
-            "calls": list(self.recent_calls),
-            "timeline": list(self.timeline),
         }
 
-    # --- endpoints ----------------------------------------------------------------------------
-
-    @property
-    def endpoints(self) -> slices.EndpointSet:
-        """The set now; changed in place on the event loop (iterate it there only)."""
-        return self.index.endpoints
-
-    def _endpoints_from_thread(self, change: slices.Change) -> None:
-        self.loop.call_soon_threadsafe(self._endpoints_changed, change, time.time())
-
-    def _endpoints_changed(self, change: slices.Change, at: float) -> None:
-        """Apply one change now (runs and calls see it at once); send it with the others of its
-        window, in at most one ``endpoints.changed`` per ``FLUSH_SECONDS``."""
-        self._changes.note(change, self.index.endpoints)
-        self.index.apply(change)
-        self.metrics.ready_endpoints = self.index.reachable  # pods, not addresses
-        self.metrics.watch_restarts = self.watcher.stats.restarts
-        events = tracking.events_of(change, at)
-        self.timeline.extend(events)
-        self._change_events.extend(events)
-        self._stored_events.extend(events)
-        self._changes_at = at
-        if self._changes_handle is None:
-            delay = max(0.0, self._last_changes + FLUSH_SECONDS - time.monotonic())
-            self._changes_handle = self.loop.call_later(delay, lambda: self._spawn(self._send_changes()))
-
-    async def _send_changes(self) -> None:
-        self._changes_handle = None
-        self._last_changes = time.monotonic()
-        stored, self._stored_events = self._stored_events, []
-        self.writer.after_pending(lambda: _store_events(stored))
-        events = list(self._change_events)
-        self._change_events.clear()
-        delta = self._changes.take(self.index.endpoints)
-        count = len(self.index.endpoints)
-        await self.broadcast(
-            {"type": "endpoints.changed", "at": self._changes_at, **delta, "events": events, "count": count}
-        )
-
-    # --- the Service's settings ---------------------------------------------------------------
-
-    def _service_from_thread(self, service_settings: dict) -> None:
-        self.loop.call_soon_threadsafe(lambda: self._spawn(self._service_changed(service_settings)))
-
-    async def _service_changed(self, service_settings: dict) -> None:
-        await self.broadcast({"type": "service.changed", "at": time.time(), "settings": service_settings})
-
-    def expectation(self) -> dict:
-        """Where a run started now should land (``service_settings.expectation``); on the loop."""
-        return expectation(self.service_watcher.settings_now, self.endpoints, node=identity.current().node)
-
-    def endpoint_state(self, ip: str, pod: str) -> str:
-        """The answering pod's endpoint state now: by its name, else by its IP among the endpoints'
-        IPv4/IPv6 addresses (never an FQDN name); a gRPC reply names only the pod. Called from
-        worker threads: ``tracking.EndpointIndex`` lookups are safe there."""
-        found = self.index.by_pod(pod) or (self.index.by_ip(ip) if ip else None)
-        return found.state if found else "absent"
+    def metrics_text(self) -> str:
+        """The Prometheus exposition (``/metrics``); the endpoint gauges are the first target's."""
+        self.metrics.ready_endpoints = self.primary.index.reachable  # pods, not addresses
+        self.metrics.watch_restarts = self.primary.watcher.stats.restarts
+        return self.metrics.render()
 
     # --- calls --------------------------------------------------------------------------------
 
@@ -270,48 +188,39 @@ class Engine:
         self.loop.call_soon_threadsafe(self._calls_stored, batch)
 
     def _calls_stored(self, batch: list[CallRecord]) -> None:
+        by_target: dict[LiveTarget, list[dict]] = {}
         for record in batch:
             self.metrics.count(record)
-        calls = [record.as_dict() for record in batch]
-        self.recent_calls.extend(calls)
-        self._pending.extend(calls)
-        if self._flush_handle is None:
-            delay = max(0.0, self._last_flush + FLUSH_SECONDS - time.monotonic())
-            self._flush_handle = self.loop.call_later(delay, lambda: self._spawn(self._flush()))
-
-    async def flush_calls(self) -> None:
-        """Broadcast the calls stored but not yet sent, now rather than at the next tick."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            await self._flush()
-
-    async def _flush(self) -> None:
-        self._flush_handle = None
-        self._last_flush = time.monotonic()
-        if self._pending:
-            calls, self._pending = self._pending, []
-            await self.broadcast({"type": "calls.batch", "calls": calls})
+            target = next((t for t in self.targets.values() if record.run in t.runs.active), self.primary)
+            by_target.setdefault(target, []).append(record.as_dict())
+        for target, calls in by_target.items():
+            target.calls_stored(calls)
 
     # --- runs and chaos ---------------------------------------------------------------------
 
-    async def start_run(self, plan: RunPlan) -> dict:
-        return await self.runs.start(plan, expected=slices.ready_pods(self.endpoints))
+    async def start_run(self, plan: RunPlan, target: str | None = None) -> dict:
+        live = self.target(target)
+        return await live.runs.start(plan, expected=slices.ready_pods(live.endpoints))
 
     def cancel_run(self, run_id: int) -> None:
-        self.runs.cancel(run_id)
+        live = next((t for t in self.targets.values() if run_id in t.runs.active), self.primary)
+        live.runs.cancel(run_id)
 
-    async def start_experiment(self, plan: ExperimentPlan) -> dict:
+    async def start_experiment(self, plan: ExperimentPlan, target: str | None = None) -> dict:
         """Compare the modes over the pods ready now (``dashboard.experiments``)."""
-        return await self.experiments.start(plan, expected=slices.ready_pods(self.endpoints))
+        live = self.target(target)
+        return await live.experiments.start(plan, expected=slices.ready_pods(live.endpoints))
 
     def cancel_experiment(self, experiment_id: int) -> None:
-        self.experiments.cancel(experiment_id)
+        live = next((t for t in self.targets.values() if experiment_id in t.experiments.active), self.primary)
+        live.experiments.cancel(experiment_id)
 
     async def scale(self, replicas: int) -> None:
         await self.chaos.scale(replicas)
 
     async def delete_pod(self, name: str) -> None:
-        await self.chaos.delete_pod(name, endpoint_pods={e.pod for e in self.endpoints.values() if e.pod})
+        pods = {e.pod for e in self.primary.endpoints.values() if e.pod}
+        await self.chaos.delete_pod(name, endpoint_pods=pods)
 
 
 def _store_events(events: list[dict]) -> None:

@@ -53,8 +53,10 @@ class Experiments:
         runs: Runs,
         broadcast: Callable[[dict], Awaitable[None]],
         spawn: Callable[[Awaitable], asyncio.Task],
+        target: str = "",
     ) -> None:
         self.origin = origin
+        self.target = target or runs.target
         self.runs = runs
         self.broadcast = broadcast
         self.spawn = spawn
@@ -78,6 +80,7 @@ class Experiments:
             origin=self.origin,
             started_at=timezone.now(),
             expected_pods=expected,
+            target=self.target,
         )
         row = experiment_row(experiment, [])
         self.active[experiment.id] = row
@@ -168,6 +171,7 @@ def experiment_row(experiment: Experiment, runs: Sequence[dict]) -> dict:
         "finished_at": experiment.finished_at.timestamp() if experiment.finished_at else None,
         "expected_pods": experiment.expected_pods,
         "reason": experiment.reason,
+        "target": experiment.target,
         "modes": list(MODES),
         "runs": sorted(runs, key=lambda run: (order.get(run["mode"], len(MODES)), run["id"])),
     }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from combat_app import boundedjson
 from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, ExperimentPlan, RunPlan
 
-PROTOCOL_VERSION = 2  # 2: endpoints.changed carries what changed, not the whole set
+PROTOCOL_VERSION = 3  # 2: endpoints.changed carries what changed; 3: one socket per target Service
 MAX_FRAME_BYTES = 4096
 MAX_REPLICAS = 10
 COMMANDS = (

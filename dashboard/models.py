@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from django.db import models
 
+# A configured target's key (combat_app.targets.Target.key); empty in rows stored before there
+# were several targets, which were all the home Service's.
+TARGET_HELP = "the target Service, name.namespace (empty: the home Service)"
+
 
 class Experiment(models.Model):
     """One press of "Compare the modes": the same calls in every connection mode, one run per
@@ -23,6 +27,7 @@ class Experiment(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     expected_pods = models.JSONField(default=list, help_text="ready endpoints when it started")
     reason = models.CharField(max_length=200, blank=True, help_text="why it was cancelled or failed")
+    target = models.CharField(max_length=127, blank=True, help_text=TARGET_HELP)
 
     class Meta:
         ordering = ["-id"]
@@ -52,6 +57,7 @@ class Run(models.Model):
     experiment = models.ForeignKey(
         Experiment, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
+    target = models.CharField(max_length=127, blank=True, help_text=TARGET_HELP)
 
     class Meta:
         ordering = ["-id"]

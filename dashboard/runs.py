@@ -58,7 +58,15 @@ class Runs:
         spawn: Callable[[Awaitable], asyncio.Task],
         expectation: Callable[[], dict] | None = None,
         service_settings: Callable[[], dict] | None = None,
+        target: str = "",
+        url: str = "",
+        grpc_target: str = "",
     ) -> None:
+        # The target Service (its key, ``combat_app.targets.Target.key``) and where its calls go:
+        # http://host:port, and host:port for gRPC. The home Service's by default.
+        self.target = target or settings.DASHBOARD_HOME.key
+        self.url = url or settings.DASHBOARD_TARGET_URLS[self.target]
+        self.grpc_target = grpc_target or f"{urlsplit(self.url).hostname}:{settings.COMBAT_SERVICE_GRPC_PORT}"
         # From the Service's settings (service_settings.py): the pods a run should reach, at its
         # start; the settings now, at its end, to say whether one changed during the run.
         self.expectation = expectation
@@ -90,6 +98,7 @@ class Runs:
             started_at=timezone.now(),
             expected_pods=expected,
             experiment_id=experiment,
+            target=self.target,
         )
         row = run_row(run)
         active = ActiveRun(row=row, plan=plan, firing=None, expected=expected, expectation=expectation)  # type: ignore[arg-type]
@@ -101,12 +110,12 @@ class Runs:
         active.firing = Firing(
             plan,
             run_id=run.id,
-            url=f"{settings.COMBAT_SERVICE_URL}/ping",
+            url=f"{self.url}/ping",
             timeout=settings.COMBAT_CALL_TIMEOUT_SECONDS,
             on_call=on_call,
             endpoint_state=self.endpoint_state,
             slots=self.slots,
-            grpc_target=f"{urlsplit(settings.COMBAT_SERVICE_URL).hostname}:{settings.COMBAT_SERVICE_GRPC_PORT}",
+            grpc_target=self.grpc_target,
         )
         self.active[run.id] = active
         await self.broadcast({"type": "run.started", "run": row})
@@ -190,4 +199,5 @@ def run_row(run: Run) -> dict:
         "statistics": run.statistics,
         "reason": run.reason,
         "experiment": run.experiment_id,
+        "target": run.target,
     }

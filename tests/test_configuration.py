@@ -34,6 +34,11 @@ def start_with(**env: str) -> subprocess.CompletedProcess:
         ("DJANGO_ALLOWED_HOSTS", "*", "DJANGO_ALLOWED_HOSTS must name hosts"),
         ("COMBAT_LOG_LEVEL", "LOUD", "COMBAT_LOG_LEVEL='LOUD' is not valid"),
         ("POD_NAME", "pod\u00e9", "POD_NAME="),
+        ("DASHBOARD_SERVICES", "svc.Team", "'Team' is not a namespace name"),
+        ("DASHBOARD_SERVICES", "http://evil:80", "'http://evil:80': 'http://evil:80' is not a Service name"),
+        ("DASHBOARD_SERVICES", "a.b.svc.cluster.local", "'b.svc.cluster.local' is not a namespace name"),
+        ("DASHBOARD_SERVICES", "a,b.default,a", "a.default is named twice"),
+        ("DASHBOARD_SERVICES", ",", "DASHBOARD_SERVICES=',' is not valid: name at least one Service"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value, says):

@@ -23,7 +23,7 @@ def dashboard(tmp_path_factory):
 def test_hello_names_the_consumer_the_service_and_its_endpoints(dashboard):
     _, socket = dashboard
     hello = socket.of_type("hello")[0]
-    assert hello["protocol"] == 2
+    assert hello["protocol"] == 3
     assert hello["pod"]["name"].startswith("k8s-combat-")
     assert hello["service"]["name"] == "k8s-combat-service"
     assert hello["capabilities"]["modes"] == ["new-connection", "keep-alive", "pool", "grpc", "grpc-per-call"]

@@ -52,7 +52,7 @@ def test_it_rejects_a_websocket_from_a_foreign_origin(open_dashboard):
 def test_it_accepts_a_websocket_from_its_own_origin(open_dashboard):
     socket = LiveSocket(open_dashboard.dashboard_url)
     try:
-        assert hello_of(socket)["protocol"] == 2
+        assert hello_of(socket)["protocol"] == 3
     finally:
         socket.close()
 
@@ -171,7 +171,7 @@ def test_with_a_token_set_the_websocket_needs_it(locked_dashboard):
         LiveSocket(locked_dashboard.dashboard_url, headers={"Cookie": f"k8s_combat_token={TOKEN}"}),
     ):
         try:
-            assert hello_of(socket)["protocol"] == 2
+            assert hello_of(socket)["protocol"] == 3
         finally:
             socket.close()
 

@@ -72,7 +72,7 @@ def api_answer(url: str, method: str, body: bytes, **headers: str) -> requests.R
 
 
 def api_works(dashboard_url: str) -> None:
-    assert requests.get(f"{dashboard_url}/api/state", headers=BEARER, timeout=30).json()["protocol"] == 2
+    assert requests.get(f"{dashboard_url}/api/state", headers=BEARER, timeout=30).json()["protocol"] == 3
 
 
 def status_of(response: requests.Response, code: int) -> dict:

@@ -9,6 +9,7 @@ import { createPanels } from "./panels.js";
 import { COMPACT_ABOVE } from "./grid.js";
 import { createCompare } from "./compare.js";
 import { reduceExperiment } from "./comparison.js";
+import { createTargetPicker, pageQuery, withTarget } from "./target.js";
 
 const t = { gettext: window.gettext, interpolate: window.interpolate };
 const root = document.querySelector("main");
@@ -22,12 +23,13 @@ let frame = null;
 let replayTimers = [];
 let experiment = null; // the comparison shown (comparison.js), apart from the reducer's state
 const compare = createCompare(root, t);
+const picker = createTargetPicker(document.querySelector("#target-picker"));
 
 function dispatch(message) {
   for (const call of freshCalls(state, message)) flow.addCall(call);
   state = reduce(state, message);
   experiment = reduceExperiment(experiment, message);
-  if (message.type === "experiment.started") history.replaceState(null, "", `?experiment=${message.experiment.id}`);
+  if (message.type === "experiment.started") history.replaceState(null, "", pageQuery({ experiment: message.experiment.id }));
   if (!frame) frame = requestAnimationFrame(render);
 }
 
@@ -35,6 +37,7 @@ const STATUS = {
   connecting: "Connecting to the dashboard…",
   open: "Connected",
   reconnecting: "Connection lost: reconnecting…",
+  refused: "The dashboard refused this page's Service",
 };
 
 function render() {
@@ -42,6 +45,7 @@ function render() {
   flow.update(state);
   panels.update(state, { replay });
   compare.update(experiment, { replay, replayExperiment });
+  picker.update(state);
   connectionLine.textContent = t.gettext(STATUS[state.connection]);
   connectionLine.dataset.status = state.connection;
   document.body.dataset.connection = state.connection;
@@ -164,5 +168,5 @@ if (opened && /^[0-9]{1,19}$/.test(opened)) {
 }
 
 const socket = connect({ onMessage: dispatch, onStatus: (status) => dispatch({ type: "connection", status }) });
-fetch("api/runs").then((response) => response.json()).then(({ runs }) => dispatch({ type: "runs.loaded", runs }));
+fetch(withTarget("api/runs")).then((response) => response.json()).then(({ runs }) => dispatch({ type: "runs.loaded", runs }));
 window.k8sCombat = { state: () => state }; // for the browser tests and for curious users

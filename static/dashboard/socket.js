@@ -1,8 +1,12 @@
 // The websocket to the dashboard: reconnects with backoff, and asks for a fresh snapshot when a
-// broadcast's sequence number shows that a message was lost (docs/protocol.md).
+// broadcast's sequence number shows that a message was lost (docs/protocol.md). A socket the
+// server refuses for good (4404: a target that is not configured) is not opened again.
+
+import { withTarget } from "./target.js";
 
 const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 8000;
+const UNKNOWN_TARGET = 4404;
 
 export function connect({ onMessage, onStatus, url = defaultUrl() }) {
   let socket = null;
@@ -27,8 +31,12 @@ export function connect({ onMessage, onStatus, url = defaultUrl() }) {
       }
       onMessage(message);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       if (closedByUs) return;
+      if (event.code === UNKNOWN_TARGET) {
+        onStatus("refused");
+        return;
+      }
       onStatus("reconnecting");
       setTimeout(open, delay);
       delay = Math.min(delay * 2, BACKOFF_MAX_MS);
@@ -49,5 +57,5 @@ export function connect({ onMessage, onStatus, url = defaultUrl() }) {
 
 function defaultUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/ws/dashboard/`;
+  return `${scheme}//${location.host}${withTarget("/ws/dashboard/")}`;
 }

@@ -9,9 +9,11 @@ export const RECENT_LIMIT = 5000; // calls kept (time and pod only) for the time
 
 export function initialState() {
   return {
-    connection: "connecting", // connecting | open | reconnecting
+    connection: "connecting", // connecting | open | reconnecting | refused
     pod: null,
     service: null,
+    target: null, // the key (name.namespace) of the Service shown
+    targets: [], // every Service this dashboard may call: {key, name, namespace, url}
     settings: null, // the Service's settings (docs/protocol.md), from hello and service.changed
     capabilities: { modes: [], chaos: false, max_count: 10000, max_concurrency: 64 },
     endpoints: [],
@@ -73,6 +75,8 @@ export function reduce(state, message) {
         connection: "open",
         pod: message.pod,
         service: message.service,
+        target: message.target,
+        targets: message.targets || [],
         settings: message.settings || null,
         capabilities: message.capabilities,
         endpoints: message.endpoints,
