@@ -41,8 +41,17 @@ def chaos() -> list[dict]:
     return render("manifests/overlays/chaos")
 
 
+SECOND = "manifests/overlays/second-namespace"
+DASHBOARD_NAMESPACE, SECOND_NAMESPACE = "k8s-combat", "k8s-combat-b"  # pinned by the overlay
+
+
+@pytest.fixture(scope="module")
+def second_namespace() -> list[dict]:
+    return render(SECOND)
+
+
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-@pytest.mark.parametrize("target", ["manifests/base", "manifests/overlays/chaos"])
+@pytest.mark.parametrize("target", ["manifests/base", "manifests/overlays/chaos", SECOND])
 def test_every_rendered_object_passes_strict_validation(target, version):
     for document in render(target):
         kubernetes_validate.validate(document, version, strict=True)
@@ -165,3 +174,79 @@ def test_the_chaos_overlay_adds_scale_and_pod_delete_only_and_turns_them_on(chao
     ]
     assert env_of(find(chaos, "Deployment", "k8s-combat"))["DASHBOARD_CHAOS"] == "true"
     assert "DASHBOARD_CHAOS" not in env_of(find(chaos, "Deployment", "k8s-combat-service"))
+
+
+def located(documents: list[dict]) -> dict[tuple[str, str | None, str], dict]:
+    """Every object by (kind, namespace, name)."""
+    return {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]): d for d in documents}
+
+
+def test_the_second_namespace_overlay_is_base_plus_a_second_provider_and_role(base, second_namespace):
+    objects = located(second_namespace)
+    home, second = DASHBOARD_NAMESPACE, SECOND_NAMESPACE
+    assert set(objects) == {
+        ("Namespace", None, home),
+        ("Namespace", None, second),
+        # base, in the dashboard's namespace
+        ("ServiceAccount", home, "k8s-combat"),
+        ("Role", home, "k8s-combat-endpoints"),
+        ("RoleBinding", home, "k8s-combat-endpoints"),
+        ("Deployment", home, "k8s-combat"),
+        ("Deployment", home, "k8s-combat-service"),
+        ("Service", home, "k8s-combat-service"),
+        # the second target, and the dashboard's reads of it
+        ("Deployment", second, "k8s-combat-service"),
+        ("Service", second, "k8s-combat-service"),
+        ("Role", second, "k8s-combat-endpoints"),
+        ("RoleBinding", second, "k8s-combat-endpoints"),
+    }
+    for namespace in (home, second):
+        labels = objects["Namespace", None, namespace]["metadata"]["labels"]
+        assert {
+            f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")
+        }.items() <= labels.items()
+
+    # Everything but the consumer's DASHBOARD_SERVICES is base's, moved to a namespace.
+    def unplaced(document: dict) -> dict:
+        return {**document, "metadata": {k: v for k, v in document["metadata"].items() if k != "namespace"}}
+
+    for namespace in (home, second):
+        for kind in ("Deployment", "Service"):
+            assert unplaced(objects[kind, namespace, "k8s-combat-service"]) == find(
+                base, kind, "k8s-combat-service"
+            )
+        assert (
+            objects["Role", namespace, "k8s-combat-endpoints"]["rules"]
+            == find(base, "Role", "k8s-combat-endpoints")["rules"]
+        )
+    consumer = objects["Deployment", home, "k8s-combat"]
+    assert {k: v for k, v in env_of(consumer).items() if k != "DASHBOARD_SERVICES"} == env_of(
+        find(base, "Deployment", "k8s-combat")
+    )
+    assert restricted_violations(consumer["spec"]["template"]["spec"]) == []
+
+
+def test_the_second_namespace_role_is_bound_to_the_dashboards_account_only(second_namespace):
+    objects = located(second_namespace)
+    assert not [d for d in second_namespace if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    for namespace in (DASHBOARD_NAMESPACE, SECOND_NAMESPACE):
+        binding = objects["RoleBinding", namespace, "k8s-combat-endpoints"]
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "k8s-combat-endpoints",
+        }
+        # Named with its namespace: a subject without one would mean the binding's own namespace.
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "k8s-combat", "namespace": DASHBOARD_NAMESPACE}
+        ]
+
+
+def test_the_dashboard_targets_a_rendered_service_in_each_namespace(second_namespace):
+    objects = located(second_namespace)
+    consumer = objects["Deployment", DASHBOARD_NAMESPACE, "k8s-combat"]
+    services = env_of(consumer)["DASHBOARD_SERVICES"]
+    assert services == f"k8s-combat-service,k8s-combat-service.{SECOND_NAMESPACE}"
+    for entry in services.split(","):
+        name, _, namespace = entry.partition(".")
+        assert ("Service", namespace or DASHBOARD_NAMESPACE, name) in objects, entry

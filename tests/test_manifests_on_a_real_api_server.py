@@ -59,6 +59,27 @@ DENIED = [
     ("list", "endpointslices.discovery.k8s.io", "--all-namespaces"),
 ]
 
+# manifests/overlays/second-namespace pins its two namespaces (its kustomization.yaml says why):
+# base in the dashboard's, and a second k8s-combat-service, with base's Role, in the second's.
+SECOND = "manifests/overlays/second-namespace"
+DASHBOARD_NAMESPACE, SECOND_NAMESPACE = "k8s-combat", "k8s-combat-b"
+# Near misses across namespaces: the other Service names and writes a too-broad second Role grants.
+SECOND_DENIED = [
+    ("get", "services/k8s-combat"),
+    ("list", "services/k8s-combat-service-b"),
+    ("watch", "services/other"),
+    ("create", "services"),
+    ("delete", "endpointslices.discovery.k8s.io"),
+    ("list", "endpoints/k8s-combat"),
+    ("watch", "pods"),
+    ("watch", "secrets"),
+    ("list", "configmaps"),
+    ("create", "rolebindings.rbac.authorization.k8s.io"),
+    ("get", "namespaces/k8s-combat-b"),
+    ("list", "services", "--all-namespaces"),
+]
+EVERY_QUESTION = BASE_ALLOWED + CHAOS_ALLOWED + DENIED + SECOND_DENIED
+
 
 def _apply(control_plane, target: str) -> tuple[str, str]:
     """Apply ``target`` into a fresh restricted namespace; (namespace, what kubectl warned)."""
@@ -83,11 +104,47 @@ def _can(control_plane, kubeconfig, namespace: str, verb: str, resource: str, *f
     return answer.stdout.strip() == "yes"
 
 
-@pytest.mark.parametrize("target", ["manifests/base", "manifests/overlays/chaos"])
-def test_the_manifests_are_accepted_under_restricted_pod_security_without_a_warning(control_plane, target):
-    namespace, warnings = _apply(control_plane, target)
-    assert "warning" not in warnings.lower(), warnings
+def _granted(control_plane, kubeconfig, namespace: str, *, questions=EVERY_QUESTION, as_: str = "") -> set:
+    """The ``questions`` answered yes in ``namespace`` (by ``as_``, impersonated by the admin)."""
+    flags = (f"--as={as_}",) if as_ else ()
+    return {q for q in questions if _can(control_plane, kubeconfig, namespace, *q, *flags)}
 
+
+@pytest.fixture(scope="module")
+def second_namespace(control_plane) -> str:
+    """The overlay applied as its header says: ``kubectl apply -k`` with no ``-n`` on a cluster
+    that has neither namespace yet, then the Secret in each; what kubectl warned."""
+    require("kubectl", "the manifests are applied with kubectl apply -k")
+    for namespace in (DASHBOARD_NAMESPACE, SECOND_NAMESPACE):
+        missing = control_plane.kubectl("get", "namespace", namespace, check=False)
+        assert missing.returncode != 0, f"{namespace} exists before the overlay makes it"
+    applied = control_plane.kubectl("apply", "-k", SECOND)
+    for namespace in (DASHBOARD_NAMESPACE, SECOND_NAMESPACE):
+        control_plane.kubectl(
+            "-n", namespace, "create", "secret", "generic", "k8s-combat", "--from-literal=secret-key=x"
+        )
+    return applied.stderr
+
+
+@pytest.mark.parametrize("target", ["manifests/base", "manifests/overlays/chaos", SECOND])
+def test_the_manifests_are_accepted_under_restricted_pod_security_without_a_warning(
+    control_plane, request, target
+):
+    if target == SECOND:
+        warnings = request.getfixturevalue("second_namespace")
+        deployments = {
+            DASHBOARD_NAMESPACE: ("k8s-combat", "k8s-combat-service"),
+            SECOND_NAMESPACE: ("k8s-combat-service",),
+        }
+    else:
+        namespace, warnings = _apply(control_plane, target)
+        deployments = {namespace: ("k8s-combat", "k8s-combat-service")}
+    assert "warning" not in warnings.lower(), warnings
+    for namespace, names in deployments.items():
+        _check_stored(control_plane, namespace, names)
+
+
+def _check_stored(control_plane, namespace: str, names: tuple[str, ...]) -> None:
     # The objects as the server stored them, after its defaulting, are what the README says.
     service = _stored(control_plane, namespace, "service", "k8s-combat-service")["spec"]
     assert service["type"] == "ClusterIP"
@@ -96,8 +153,10 @@ def test_the_manifests_are_accepted_under_restricted_pod_security_without_a_warn
         "app": (8081, 8081),  # the seed's port name; the EndpointSlice ports carry it
         "grpc": (50051, 50051),
     }
+    stored = control_plane.kubectl("-n", namespace, "get", "deployments", "-o", "name").stdout.split()
+    assert sorted(stored) == sorted(f"deployment.apps/{name}" for name in names)
     limits = {}
-    for name in ("k8s-combat", "k8s-combat-service"):
+    for name in names:
         deployment = _stored(control_plane, namespace, "deployment", name)["spec"]
         assert deployment["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
         pod = deployment["template"]["spec"]
@@ -129,7 +188,7 @@ def test_the_manifests_are_accepted_under_restricted_pod_security_without_a_warn
             ),
         )
         assert "warning" not in created.stderr.lower(), created.stderr
-    assert limits == {"k8s-combat": "128Mi", "k8s-combat-service": "100Mi"}
+    assert limits == {name: {"k8s-combat": "128Mi", "k8s-combat-service": "100Mi"}[name] for name in names}
 
 
 def test_a_pod_that_breaks_restricted_is_refused_in_that_namespace(control_plane):
@@ -151,12 +210,41 @@ def test_a_pod_that_breaks_restricted_is_refused_in_that_namespace(control_plane
 def test_the_base_service_account_may_do_exactly_what_the_dashboard_does(control_plane):
     namespace, _ = _apply(control_plane, "manifests/base")
     account = control_plane.token_kubeconfig(namespace, "k8s-combat")
-    answers = {q: _can(control_plane, account, namespace, *q) for q in BASE_ALLOWED + CHAOS_ALLOWED + DENIED}
-    assert {q for q, yes in answers.items() if yes} == set(BASE_ALLOWED)
+    assert _granted(control_plane, account, namespace) == set(BASE_ALLOWED)
 
 
 def test_the_chaos_overlay_adds_only_the_scale_and_delete_pod_buttons_permissions(control_plane):
     namespace, _ = _apply(control_plane, "manifests/overlays/chaos")
     account = control_plane.token_kubeconfig(namespace, "k8s-combat")
-    answers = {q: _can(control_plane, account, namespace, *q) for q in BASE_ALLOWED + CHAOS_ALLOWED + DENIED}
-    assert {q for q, yes in answers.items() if yes} == set(BASE_ALLOWED + CHAOS_ALLOWED)
+    assert _granted(control_plane, account, namespace) == set(BASE_ALLOWED + CHAOS_ALLOWED)
+
+
+def test_the_second_namespace_overlay_makes_both_namespaces_enforce_restricted(
+    control_plane, second_namespace
+):
+    for namespace in (DASHBOARD_NAMESPACE, SECOND_NAMESPACE):
+        stored = control_plane.kubectl("get", "namespace", namespace, "-o", "json").stdout
+        labels = json.loads(stored)["metadata"]["labels"]
+        assert RESTRICTED.items() <= labels.items()
+        refused = control_plane.kubectl(
+            "-n", namespace, "run", "root-pod", "--image=k8s-combat:dev", "--dry-run=server", check=False
+        )
+        assert refused.returncode != 0
+        assert 'violates PodSecurity "restricted' in refused.stderr
+
+
+def test_the_dashboard_may_read_the_second_target_and_nothing_else_there(control_plane, second_namespace):
+    account = control_plane.token_kubeconfig(DASHBOARD_NAMESPACE, "k8s-combat")
+    # In the second namespace: the same reads as at home, of that namespace's k8s-combat-service.
+    assert _granted(control_plane, account, SECOND_NAMESPACE) == set(BASE_ALLOWED)
+    # At home: base's Role, nothing more.
+    assert _granted(control_plane, account, DASHBOARD_NAMESPACE) == set(BASE_ALLOWED)
+    # Anywhere else: nothing.
+    third = control_plane.namespace("manifests", **RESTRICTED)
+    assert _granted(control_plane, account, third) == set()
+    # The binding names the dashboard's namespace: a k8s-combat ServiceAccount elsewhere, in the
+    # second namespace itself (what a subject without a namespace would mean) or in a third, gets
+    # nothing there.
+    for namespace in (SECOND_NAMESPACE, third):
+        impostor = f"system:serviceaccount:{namespace}:k8s-combat"
+        assert _granted(control_plane, None, SECOND_NAMESPACE, questions=BASE_ALLOWED, as_=impostor) == set()
