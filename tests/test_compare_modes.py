@@ -4,6 +4,7 @@ The sandbox's Service picks a pod per new connection, as kube-proxy does: new co
 gRPC channel per call spread over the 3 pods; one kept connection and one gRPC channel stay on
 one pod; a pool of ``concurrency`` connections reaches at most that many. Then the page: the
 modes side by side, the lesson in English and Chinese, the exports and the experiment's address.
+(The lesson's and the cards' cases without a cluster: tests/test_compare_view.py.)
 
 ``K8S_COMBAT_SCREENSHOT=docs/page.png`` (``make docs/page.png``) writes the README's picture.
 """
@@ -19,17 +20,21 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from dashboard.firing import MODES
-from tests.support.browser import ARTIFACTS, launch
+from tests.support.browser import (
+    ARTIFACTS,
+    WAIT_MS,
+    chromium_browser,  # noqa: F401 - a fixture
+    open_live,
+)
 from tests.support.dashboard import LiveSocket
 from tests.support.sandbox import start_sandbox
 
 pytestmark = pytest.mark.slow
 CALLS = 200
 CONCURRENCY = 4
-WAIT_MS = 30_000
 
 
 def wait_finished(url: str, experiment_id: int, seconds: float = 240) -> dict:
@@ -193,27 +198,9 @@ def test_an_experiment_can_be_cancelled_and_the_modes_after_it_never_run(compare
 # --- the page ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def open_page(browser, url: str, locale: str = "en-US"):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
-    page = context.new_page()
-    page.goto(url)
-    expect(page.locator("#connection")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
-    return context, page
-
-
 def test_the_address_reopens_the_modes_side_by_side_with_the_lesson(compared, browser):
     sandbox, _, experiment = compared
-    context, page = open_page(browser, f"{sandbox.dashboard_url}/?experiment={experiment['id']}")
+    context, page = open_live(browser, f"{sandbox.dashboard_url}/?experiment={experiment['id']}")
     try:
         view = page.locator("#compare-view")
         expect(view).to_be_visible(timeout=WAIT_MS)
@@ -264,7 +251,7 @@ def test_the_address_reopens_the_modes_side_by_side_with_the_lesson(compared, br
 
 def test_the_button_compares_the_modes_and_the_address_follows(compared, browser):
     sandbox, _, _ = compared
-    context, page = open_page(browser, f"{sandbox.dashboard_url}/")
+    context, page = open_live(browser, f"{sandbox.dashboard_url}/")
     try:
         page.locator("#count").fill(str(CALLS))
         page.locator("#concurrency").fill(str(CONCURRENCY))
@@ -296,75 +283,6 @@ def screenshot_path() -> Path:
         return Path(wanted)
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / "compare-the-modes.png"
-
-
-LESSON_CASES = """
-async () => {
-  const base = document.querySelector('script[type="module"]').src;
-  const { lesson } = await import(new URL("comparison.js", base));
-  const t = { gettext: window.gettext, interpolate: window.interpolate };
-  const run = (mode, ok, pods, connections) => ({
-    mode, status: "finished", statistics: { ok, calls: ok, pods_reached: pods, connections },
-  });
-  const one = { expected_pods: ["a"], runs: [run("new-connection", 50, 1, 50), run("keep-alive", 50, 1, 1)] };
-  const reconnected = {
-    expected_pods: ["a", "b", "c"],
-    runs: [
-      run("new-connection", 90, 3, 90), run("keep-alive", 90, 2, 2), { mode: "pool", status: "running" },
-    ],
-  };
-  return [lesson(one, t), lesson(reconnected, t), lesson({ expected_pods: ["a"], runs: [] }, t)];
-}
-"""
-
-
-def test_the_lesson_says_only_what_the_numbers_show(compared, browser):
-    context, page = open_page(browser, f"{compared[0].dashboard_url}/")
-    try:
-        single, reconnected, empty = page.evaluate(LESSON_CASES)
-    finally:
-        context.close()
-    assert single == (
-        "new connections spread over 1 of 1 pods; one kept connection stayed on 1 pod for 50 calls: "
-        "with one pod, every mode lands on it."
-    )
-    # A kept connection that was replaced reached 2 pods: no claim that connections stick, and
-    # nothing about the pool while it runs.
-    assert reconnected == (
-        "new connections spread over 3 of 3 pods; kept connections (2 of them) reached 2 pods in 90 calls."
-    )
-    assert empty == ""
-
-
-COMPACT_CASE = """
-async () => {
-  const base = document.querySelector('script[type="module"]').src;
-  const { createCompare } = await import(new URL("compare.js", base));
-  const t = { gettext: window.gettext, interpolate: window.interpolate };
-  const pods = Array.from({ length: 30 }, (_, i) => `pod-${String(i).padStart(2, "0")}`);
-  const counts = Object.fromEntries(pods.map((pod, i) => [pod, { count: 10 + (i % 3), share: 0.033 }]));
-  const statistics = {
-    calls: 330, ok: 330, pods: counts, expected_pods: pods, pods_reached: 30, connections: 330,
-    p_value: 0.9, busiest_ratio: 1.09, max_pods_per_connection: 1, errors: {},
-  };
-  const experiment = {
-    id: 99, count: 330, concurrency: 4, status: "finished", reason: "", expected_pods: pods,
-    modes: ["new-connection"], runs: [{ id: 1, mode: "new-connection", status: "finished", statistics }],
-  };
-  createCompare(document, t).update(experiment, {});
-  const card = document.querySelector('.compare-card[data-mode="new-connection"]');
-  const count = (selector) => card.querySelectorAll(selector).length;
-  return { charts: count(".compare-chart"), bars: count(".compare-bar") };
-}
-"""
-
-
-def test_past_24_pods_a_mode_shows_the_compact_distribution_not_a_bar_per_pod(compared, browser):
-    context, page = open_page(browser, f"{compared[0].dashboard_url}/")
-    try:
-        assert page.evaluate(COMPACT_CASE) == {"charts": 1, "bars": 0}
-    finally:
-        context.close()
 
 
 def test_cancelling_its_current_run_cancels_the_experiment(compared):

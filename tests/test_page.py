@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 import requests
 from kubernetes import client, config
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.support.browser import launch, screenshot
+from tests.support.browser import (
+    chromium_browser,  # noqa: F401 - a fixture
+    screenshot,
+)
 from tests.support.sandbox import start_sandbox
 
 pytestmark = pytest.mark.slow
@@ -52,16 +55,6 @@ def sandbox(tmp_path_factory):
         yield cluster
     finally:
         cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

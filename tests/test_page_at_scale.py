@@ -5,193 +5,25 @@ own code (EndpointSlices read by ``from_slices``, statistics by ``run_statistics
 
 from __future__ import annotations
 
-import json
-import mimetypes
 import random
-from pathlib import Path
 
 import pytest
-from django.test import Client, override_settings
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from dashboard.records import CallRecord
-from dashboard.slices import from_slices, in_order
-from dashboard.statistics import run_statistics
-from tests.support.browser import launch, screenshot
+from tests.support.browser import (
+    WAIT_MS,
+    chromium_browser,  # noqa: F401 - a fixture
+    connect,
+    endpoint_set,
+    hello,
+    open_page,
+    rendered_pages,  # noqa: F401 - a fixture
+    screenshot,
+)
 
 pytestmark = pytest.mark.slow
-WAIT_MS = 30_000
-ORIGIN = "http://dashboard.test"
-STATIC = Path(__file__).resolve().parents[1] / "static"
 THRESHOLD = 24  # COMPACT_ABOVE in static/dashboard/grid.js
 TIMES = "\u00d7"  # the page writes a ratio as 1.50 and a multiplication sign
-
-
-def endpoint_set(count: int, *, not_ready: int = 0, terminating: int = 0) -> list[dict]:
-    """``count`` pods over 4 nodes, as EndpointSlices of at most 100 endpoints each, read by the
-    dashboard's own reader: the first ``not_ready`` are not ready, the next ``terminating`` are
-    terminating."""
-    items = []
-    for index in range(count):
-        name = f"svc-{index:04d}"
-        condition = {"ready": True, "serving": True, "terminating": False}
-        if index < not_ready:
-            condition = {"ready": False, "serving": False, "terminating": False}
-        elif index < not_ready + terminating:
-            condition = {"ready": False, "serving": True, "terminating": True}
-        items.append(
-            {
-                "addresses": [f"10.{1 + index // 250}.{index % 250}.{7 + index % 3}"],
-                "conditions": condition,
-                "nodeName": f"node-{index % 4}",
-                "targetRef": {"kind": "Pod", "namespace": "default", "name": name},
-            }
-        )
-    slices = [
-        {
-            "addressType": "IPv4",
-            "endpoints": items[start : start + 100],
-            "ports": [{"name": "app", "port": 8081}],
-        }
-        for start in range(0, count, 100)
-    ]
-    return [endpoint.as_dict() for endpoint in in_order(from_slices(slices))]
-
-
-def hello(endpoints: list[dict], seq: int = 0, *, chaos: bool = False) -> dict:
-    return {
-        "type": "hello",
-        "protocol": 2,
-        "origin": "fake/1",
-        "seq": seq,
-        "pod": {"name": "k8s-combat-dashboard", "ip": "10.0.0.2", "node": "node-0"},
-        "service": {
-            "name": "k8s-combat-service",
-            "url": "http://k8s-combat-service:80",
-            "namespace": "default",
-        },
-        "endpoints": endpoints,
-        "capabilities": {
-            "modes": ["new-connection"],
-            "chaos": chaos,
-            "max_count": 10000,
-            "max_concurrency": 64,
-        },
-        "watch": {"connected": True, "restarts": 0},
-        "runs": [],
-        "calls": [],
-        "timeline": [],
-    }
-
-
-class FakeDashboard:
-    """The websocket's server end: sends what a test says, numbered like broadcasts."""
-
-    def __init__(self) -> None:
-        self.socket = None
-        self.seq = 0
-        self.received: list[dict] = []
-
-    def accept(self, socket) -> None:
-        self.socket = socket
-        socket.on_message(lambda text: self.received.append(json.loads(text)))
-
-    def send(self, message: dict) -> None:
-        self.seq += 1
-        self.socket.send(json.dumps({**message, "origin": "fake/1", "seq": self.seq}))
-
-    def run(self, run_id: int, pods: list[str], answers: list[str]) -> dict:
-        """A new-connection run whose calls were answered by ``answers``, streamed in batches of 100
-        as the engine does, then finished with the dashboard's own statistics."""
-        run = {
-            "id": run_id, "mode": "new-connection", "count": len(answers), "concurrency": 4, "rate": None,
-            "status": "running", "origin": "fake/1", "started_at": 1.0, "finished_at": None,
-            "expected_pods": sorted(pods), "statistics": {},
-        }  # fmt: skip
-        self.send({"type": "run.started", "run": run})
-        records = [
-            CallRecord(
-                run_id,
-                seq,
-                "new-connection",
-                1.0 + seq / 1000,
-                1.5,
-                "ok",
-                pod,
-                "",
-                "",
-                40000 + seq,
-                False,
-                "ready",
-                "",
-            )
-            for seq, pod in enumerate(answers)
-        ]
-        for start in range(0, len(records), 100):
-            batch = [record.as_dict() for record in records[start : start + 100]]
-            self.send({"type": "calls.batch", "calls": batch})
-        statistics = run_statistics(records, pods)
-        finished = {**run, "status": "finished", "finished_at": 9.0, "statistics": statistics}
-        self.send({"type": "run.finished", "run": finished})
-        return finished
-
-
-def rendered(language: str) -> dict[str, tuple[bytes, str]]:
-    """The page and its JavaScript catalog as the dashboard serves them, in ``language``; static
-    files under /static/ are served from the source tree (no hashed names)."""
-    storages = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-    page_settings = {"ROOT_URLCONF": "dashboard.urls", "DASHBOARD_TOKEN": "", "ALLOWED_HOSTS": ["*"]}
-    with override_settings(STORAGES=storages, **page_settings):
-        client = Client(headers={"accept-language": language})
-        page = client.get("/")
-        catalog = client.get("/i18n/catalog.js")
-    assert page.status_code == 200 and catalog.status_code == 200
-    return {"/": (page.content, "text/html"), "/i18n/catalog.js": (catalog.content, "text/javascript")}
-
-
-@pytest.fixture(scope="module")
-def pages():
-    return {language: rendered(language) for language in ("en", "zh-hans")}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def open_page(browser, pages, language: str = "en"):
-    context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="en-US")
-    served = pages[language]
-
-    def serve(route):
-        path = route.request.url.removeprefix(ORIGIN).split("?")[0]
-        if path in served:
-            body, kind = served[path]
-        elif path == "/api/runs":
-            body, kind = b'{"runs": []}', "application/json"
-        elif (
-            path.startswith("/static/")
-            and ".." not in path
-            and (STATIC / path.removeprefix("/static/")).is_file()
-        ):
-            file = STATIC / path.removeprefix("/static/")
-            body, kind = file.read_bytes(), mimetypes.guess_type(file.name)[0] or "text/plain"
-        else:
-            route.fulfill(status=404, body="not found")
-            return
-        route.fulfill(status=200, body=body, content_type=kind)
-
-    dashboard = FakeDashboard()
-    context.route(f"{ORIGIN}/**", serve)
-    context.route_web_socket(f"{ORIGIN.replace('http', 'ws')}/ws/dashboard/", dashboard.accept)
-    page = context.new_page()
-    page.goto(f"{ORIGIN}/")
-    return context, page, dashboard
 
 
 @pytest.fixture
@@ -201,18 +33,6 @@ def opened(pages, browser):  # the pages are rendered before Playwright's loop r
         yield page, dashboard
     finally:
         context.close()
-
-
-def connect(page, dashboard, endpoints: list[dict]) -> None:
-    """Wait for the page's socket (Playwright hands it over while the test waits), then say hello."""
-    page.wait_for_function("window.k8sCombat !== undefined", timeout=WAIT_MS)
-    for _ in range(WAIT_MS // 50):
-        if dashboard.socket is not None:
-            break
-        page.wait_for_timeout(50)
-    assert dashboard.socket is not None, "the page opened no websocket"
-    dashboard.send(hello(endpoints))
-    expect(page.locator("#connection")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
 
 
 cells = "#grid-cells [role=option]"
