@@ -1,5 +1,5 @@
 """The Service's settings and the verdicts they explain, on the page in Debian's Chromium. The
-websocket is faked at the network seam (tests/test_page_at_scale.py's harness), with messages
+websocket is faked at the network seam (tests/support/browser.py's harness), with messages
 built by the project's own code: endpoints by ``from_slices``, settings by ``settings_of``, the
 expectation by ``expectation`` and statistics by ``run_statistics``."""
 
@@ -12,8 +12,14 @@ from dashboard.records import CallRecord
 from dashboard.service_settings import expectation, settings_of
 from dashboard.slices import from_slices, in_order
 from dashboard.statistics import run_statistics
-from tests.support.browser import screenshot
-from tests.test_page_at_scale import WAIT_MS, browser, connect, hello, open_page, pages  # noqa: F401
+from tests.support.browser import (
+    WAIT_MS,
+    chromium_browser,  # noqa: F401 - a fixture
+    connect,
+    open_page,
+    rendered_pages,  # noqa: F401 - a fixture
+    screenshot,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +73,7 @@ def show(dashboard, run: dict) -> None:
 
 
 @pytest.fixture
-def opened_in(pages, browser):  # noqa: F811 - the harness's fixtures
+def opened_in(pages, browser):
     contexts = []
 
     def open_in(language: str):
@@ -150,6 +156,9 @@ def test_a_rotation_is_drawn_call_by_call_and_called_round_robin_with_its_statis
     expect(rotation).to_contain_text("round-robin (IPVS), not the random choice of iptables mode")
     expect(rotation).to_contain_text("repeats (same pod twice in a row) 0 against 99.67 expected")
     expect(rotation).to_contain_text("< 0.001")
+    verdict = page.locator("#verdict")  # the headline agrees: no "random choice" for a rotation
+    expect(verdict).to_contain_text("300 calls reached 3 of 3 pods in turn: round-robin (IPVS mode)")
+    expect(verdict).not_to_contain_text("consistent with random choice")
     screenshot(page, "settings-02-round-robin")
 
 

@@ -35,7 +35,12 @@ export function verdict(run, t) {
   if (s.ok < needed) {
     return fmt(t.gettext("%(calls)s calls reached %(pods)s of %(expected)s pods: too few to judge the spread (the chi-square test wants about 5 calls per pod); %(needed)s calls would be enough"), { calls: s.ok, pods: s.pods_reached, expected, needed });
   }
-  const said = s.p_value > 0.001
+  // Counts far more even than chance and no repeats: the choice rotates (statistics.rotation),
+  // which a chi-square against uniform would only call "consistent".
+  const rotating = s.rotation && s.rotation.choice === "round-robin";
+  const said = rotating
+    ? fmt(t.gettext("%(calls)s calls reached %(pods)s of %(expected)s pods in turn: round-robin (IPVS mode), far more even than random choice"), { calls: s.ok, pods: s.pods_reached, expected })
+    : s.p_value > 0.001
     ? fmt(t.gettext("%(calls)s calls reached %(pods)s of %(expected)s pods: spread consistent with random choice, p = %(p)s"), { calls: s.ok, pods: s.pods_reached, expected, p })
     : fmt(t.gettext("%(calls)s calls reached %(pods)s of %(expected)s pods: not spread at random per call, p = %(p)s"), { calls: s.ok, pods: s.pods_reached, expected, p });
   const ratio = busiest(s, t);
