@@ -15,7 +15,7 @@ SANDBOX_ARGS ?=
 
 $(STAMP): pyproject.toml requirements.lock requirements-test.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c requirements-test.lock -e '.[sandbox,test]'
+	$(BIN)/python -m pip install --quiet -c requirements-test.lock -e '.[sandbox,test,postgres]'
 	touch $(STAMP)
 
 $(LOCAL)/secret-key:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -153,19 +153,3 @@ def env_redis_url(name: str) -> str:
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
         raise _bad(name, value, "redis://host:6379/0")
     return value
-
-
-def database_from_url(name: str, value: str) -> dict:
-    """``postgres://user:password@host:port/name`` as Django's DATABASES entry."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname or len(parts.path) < 2:
-        raise _bad(name, value, "postgres://user:password@host:5432/name")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path[1:]),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname,
-        "PORT": str(parts.port or 5432),
-        "CONN_MAX_AGE": 60,
-    }

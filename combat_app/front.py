@@ -110,6 +110,10 @@ class Front:
     async def _readyz(self, scope: Scope, send: Send, answers: _Answers) -> None:
         if answers.draining or lifecycle.is_draining():
             return await self._answer(scope, send, answers.draining_reply, b"draining")
+        reasons = lifecycle.not_ready_reasons()
+        if reasons:  # e.g. the dashboard's database is unreachable: no traffic until it is back
+            body = "; ".join(reasons).encode()
+            return await self._answer(scope, send, _start(503, body, answers.identity.headers()), body)
         await self._answer(scope, send, answers.ok, b"ok")
 
     @staticmethod
@@ -123,6 +127,11 @@ class Front:
             if message["type"] == "lifespan.startup":
                 try:
                     await lifecycle.run_startup()
+                except lifecycle.StartupFailed as exc:
+                    logger.error("start-up failed: %s", exc)
+                    lifecycle.startup_failure = str(exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 except Exception as exc:
                     logger.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})

@@ -27,6 +27,25 @@ _drain_hooks: list[Hook] = []
 _draining = False
 _loop: asyncio.AbstractEventLoop | None = None
 _drain_task: asyncio.Task | None = None
+startup_failure: str | None = None  # why start-up failed, for the command line to say
+_not_ready: dict[str, str] = {}  # what keeps this pod out of its Service's endpoints, by source
+
+
+class StartupFailed(Exception):
+    """Start-up cannot go on, for a reason the user can act on: said without a traceback."""
+
+
+def set_not_ready(source: str, reason: str | None) -> None:
+    """``source`` (e.g. the dashboard's database check) says this pod cannot serve now
+    (``reason``), or can again (None): ``/readyz`` answers 503 with the reasons meanwhile."""
+    if reason is None:
+        _not_ready.pop(source, None)
+    else:
+        _not_ready[source] = reason
+
+
+def not_ready_reasons() -> list[str]:
+    return list(_not_ready.values())
 
 
 def on_startup(hook: Hook) -> Hook:

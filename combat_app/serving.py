@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.run()
     except SystemExit as exc:  # uvicorn exits when it cannot bind or start up; it logged why
+        if lifecycle.startup_failure:
+            print(f"k8s-combat: start-up failed: {lifecycle.startup_failure}", file=sys.stderr)
+            return 2
         if not server.started:
             hint = "change --port/--host or COMBAT_PORT/COMBAT_HOST"
             print(f"k8s-combat: could not serve on {host}:{port} ({hint})", file=sys.stderr)

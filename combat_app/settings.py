@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from combat_app.databases import from_url as database_from_url
 from combat_app.env import (
-    database_from_url,
     env_bool,
     env_choice,
     env_float,
@@ -61,6 +61,19 @@ DASHBOARD_MAX_RUNS = env_int("DASHBOARD_MAX_RUNS", 50, minimum=1, maximum=10_000
 DASHBOARD_COMMANDS_PER_SECOND = env_float("DASHBOARD_COMMANDS_PER_SECOND", 20, minimum=1, maximum=1000)
 DASHBOARD_MIGRATE = env_bool("DASHBOARD_MIGRATE", True)
 DASHBOARD_CHANNEL_LAYER = env_str("DASHBOARD_CHANNEL_LAYER", "")
+# Each dashboard process beats this often; a running run whose process has not beaten for the
+# expiry is marked interrupted by another (dashboard.heartbeats). The expiry must leave room for
+# a few missed beats.
+DASHBOARD_HEARTBEAT_SECONDS = env_float("DASHBOARD_HEARTBEAT_SECONDS", 5, minimum=0.2, maximum=60)
+DASHBOARD_HEARTBEAT_EXPIRY_SECONDS = env_float(
+    "DASHBOARD_HEARTBEAT_EXPIRY_SECONDS", 30, minimum=1, maximum=3600
+)
+if DASHBOARD_HEARTBEAT_EXPIRY_SECONDS < 3 * DASHBOARD_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        f"DASHBOARD_HEARTBEAT_EXPIRY_SECONDS={DASHBOARD_HEARTBEAT_EXPIRY_SECONDS:g} is not valid: expected "
+        f"at least 3 x DASHBOARD_HEARTBEAT_SECONDS ({3 * DASHBOARD_HEARTBEAT_SECONDS:g}), or a slow beat "
+        "would interrupt a live process's runs"
+    )
 
 # Behind `kubectl port-forward` the browser says Host: localhost; probes send Host: localhost;
 # pods call each other by the Service's name. Nothing else is a host this app answers to.
