@@ -18,6 +18,7 @@ class Experiment(models.Model):
         FINISHED = "finished"
         CANCELLED = "cancelled"
         FAILED = "failed"
+        INTERRUPTED = "interrupted"  # its dashboard process is gone (dashboard.heartbeats)
 
     count = models.PositiveIntegerField(help_text="calls per mode")
     concurrency = models.PositiveIntegerField()
@@ -42,6 +43,7 @@ class Run(models.Model):
         FINISHED = "finished"
         CANCELLED = "cancelled"
         FAILED = "failed"
+        INTERRUPTED = "interrupted"  # its dashboard process is gone (dashboard.heartbeats)
 
     mode = models.CharField(max_length=20)
     count = models.PositiveIntegerField()
@@ -105,3 +107,14 @@ class EndpointEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pod or self.ip} {self.kind} ({self.state})"
+
+
+class Heartbeat(models.Model):
+    """A dashboard process is alive: it writes ``beat_at`` every few seconds
+    (``dashboard.heartbeats``); the runs of one whose beat is stale are ``interrupted``."""
+
+    origin = models.CharField(max_length=64, primary_key=True, help_text="the process, <pod>/<pid>")
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.origin} at {self.beat_at:%H:%M:%S}"

@@ -1,4 +1,5 @@
-"""Two dashboard replicas on a real redis-server share their broadcasts (channels-redis)."""
+"""Two dashboard replicas on a real redis-server share their broadcasts (channels-redis), and on
+a real PostgreSQL their runs."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import subprocess
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
+from tests.support.browser import WAIT_MS, chromium_browser  # noqa: F401 (a fixture)
 from tests.support.dashboard import LiveSocket
+from tests.support.postgres import postgres  # noqa: F401 (a fixture)
 from tests.support.processes import free_port, start_app
 from tests.support.programs import require
 from tests.support.sandbox import start_sandbox
@@ -88,6 +92,90 @@ def test_a_run_started_on_one_dashboard_reaches_a_websocket_on_the_other(tmp_pat
         finally:
             socket.close()
     finally:
+        for replica in replicas:
+            replica.stop()
+        sandbox.stop()
+
+
+# The page's view of the stream: every call key of every calls.batch, and every broadcast's
+# (origin, seq), in the order the page's socket received them.
+STREAM_TAP = """
+(() => {
+  window.__calls = [];
+  window.__seqs = [];
+  const listen = WebSocket.prototype.addEventListener;
+  WebSocket.prototype.addEventListener = function (type, listener, options) {
+    if (type !== "message") return listen.call(this, type, listener, options);
+    return listen.call(this, type, function (event) {
+      const message = JSON.parse(event.data);
+      if (message.type !== "hello" && message.origin) window.__seqs.push([message.origin, message.seq]);
+      if (message.type !== "calls.batch") return listener.call(this, event);
+      for (const call of message.calls) window.__calls.push([call.run, call.seq]);
+      return listener.call(this, event);
+    }, options);
+  };
+})();
+"""
+
+
+def test_two_replicas_on_postgresql_and_redis_tell_one_story(tmp_path, redis_url, postgres, browser):  # noqa: F811
+    """Issue 14: a 2000-call run started on A reaches browsers on A and B, every call exactly once
+    and in order; a cancel pressed on B stops A's run; both APIs list the same runs."""
+    sandbox = start_sandbox(tmp_path / "cluster")
+    replicas, contexts = [], []
+    try:
+        shared = {
+            "COMBAT_DASHBOARD": "true",
+            "KUBECONFIG": str(sandbox.kubeconfig),
+            "COMBAT_SERVICE_URL": sandbox.service_url,
+            "DASHBOARD_CHANNEL_LAYER": redis_url,
+            "DATABASE_URL": postgres.create_database("two_replicas"),
+        }
+        replicas = [start_app(POD_NAME=f"k8s-combat-replica-{n}", **shared) for n in ("a", "b")]
+        pages = []
+        for replica in replicas:
+            context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
+            context.add_init_script(STREAM_TAP)
+            contexts.append(context)
+            page = context.new_page()
+            page.goto(f"{replica.url}/")
+            expect(page.locator("#connection")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
+            pages.append(page)
+        on_a, on_b = pages
+
+        on_a.check("input[name=mode][value=new-connection]")
+        on_a.fill("#count", "2000")
+        on_a.fill("#concurrency", "1")
+        on_a.click("#fire-burst")
+        for page in pages:
+            expect(page.locator("#verdict")).to_contain_text("2000 calls reached", timeout=120_000)
+        run_id = requests.get(f"{replicas[0].url}/api/runs", timeout=10).json()["runs"][0]["id"]
+        for page in pages:
+            calls = [seq for run, seq in page.evaluate("window.__calls") if run == run_id]
+            assert calls == list(range(2000)), "every call once, in order"
+            by_origin: dict[str, list[int]] = {}
+            for origin, seq in page.evaluate("window.__seqs"):
+                by_origin.setdefault(origin, []).append(seq)
+            for seqs in by_origin.values():
+                assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "no broadcast lost or repeated"
+
+        on_a.fill("#count", "2000")
+        on_a.fill("#concurrency", "1")
+        on_a.click("#fire-burst")  # 2000 calls one at a time: seconds, time enough for B to cancel
+        expect(on_b.locator("#cancel")).to_be_enabled(timeout=WAIT_MS)
+        on_b.click("#cancel")
+        for page in pages:
+            expect(page.locator("#verdict")).not_to_contain_text("in progress", timeout=WAIT_MS)
+        runs_a = requests.get(f"{replicas[0].url}/api/runs", timeout=10).json()["runs"]
+        runs_b = requests.get(f"{replicas[1].url}/api/runs", timeout=10).json()["runs"]
+        assert runs_a == runs_b, "both replicas' APIs list the same runs"
+        cancelled = runs_a[0]
+        assert cancelled["status"] == "cancelled" and cancelled["reason"] == "cancelled by a user"
+        assert cancelled["origin"].startswith("k8s-combat-replica-a/"), "A ran it; B's cancel reached A"
+        assert cancelled["statistics"]["calls"] < 2000
+    finally:
+        for context in contexts:
+            context.close()
         for replica in replicas:
             replica.stop()
         sandbox.stop()

@@ -8,4 +8,5 @@ export const WORDS = [
   gettext_noop("added"), gettext_noop("removed"), gettext_noop("changed"),
   gettext_noop("Connecting to the dashboard…"), gettext_noop("Connected"),
   gettext_noop("Connection lost: reconnecting…"), gettext_noop("The dashboard refused this page's Service"),
+  gettext_noop("interrupted"),
 ];

@@ -10,7 +10,17 @@ export function busiest(statistics, t) {
   return t.interpolate(t.gettext("busiest pod %(ratio)s× the mean"), { ratio: ratio.toFixed(2) }, true);
 }
 
+// A run whose dashboard process is gone (heartbeats.py) says so first, then what its stored
+// calls show.
 export function verdict(run, t) {
+  const said = judged(run, t);
+  if (!run || run.status !== "interrupted") return said;
+  const calls = (run.statistics && run.statistics.calls) || 0;
+  const head = t.interpolate(t.gettext("Interrupted after %(calls)s of %(count)s calls: %(reason)s"), { calls, count: run.count, reason: run.reason }, true);
+  return calls ? `${head}; ${said}` : head;
+}
+
+function judged(run, t) {
   const s = run && run.statistics;
   if (!s || s.calls === undefined) return "";
   const fmt = (translated, values) => t.interpolate(translated, values, true);

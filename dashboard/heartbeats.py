@@ -1,0 +1,88 @@
+"""Heartbeats: which dashboard processes are alive, and what to do with the runs of the others.
+
+Each dashboard process writes its ``Heartbeat`` (its origin, ``<pod>/<pid>``, and the time)
+every ``DASHBOARD_HEARTBEAT_SECONDS``. A run or an experiment still ``running`` whose origin has
+not beaten for ``DASHBOARD_HEARTBEAT_EXPIRY_SECONDS`` (or never did) belongs to a process that
+is gone: OOM-killed, its node drained, its pod deleted before it could drain. Whichever replica
+notices first (on start-up, then at each of its beats) marks it ``interrupted``, with the calls
+stored so far kept and judged (``run_statistics`` over them) and a reason that says why; the
+update is conditional on the row still being ``running``, so two replicas never both do it.
+
+A beat that cannot reach the database takes the pod out of its Service's endpoints
+(``/readyz`` 503, ``lifecycle.set_not_ready``) until one succeeds: a replica that cannot store
+calls should not be sent users.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
+
+from combat_app import lifecycle
+from dashboard.models import Call, Experiment, Heartbeat, Run
+from dashboard.records import CallRecord
+from dashboard.statistics import run_statistics
+
+logger = logging.getLogger(__name__)
+
+READINESS_SOURCE = "dashboard-database"
+CALL_FIELDS = [f for f in CallRecord.__dataclass_fields__ if f != "run"]
+
+
+def beat(origin: str, *, expiry_seconds: float) -> list[int]:
+    """Write ``origin``'s heartbeat, then interrupt the runs of processes gone for longer than
+    ``expiry_seconds``; returns the ids of the runs this call interrupted (blocking: a thread).
+    A database error is logged, marks the pod not ready and returns []."""
+    close_old_connections()  # a connection the server dropped is replaced, not reused
+    try:
+        now = timezone.now()
+        Heartbeat.objects.update_or_create(origin=origin, defaults={"beat_at": now})
+        interrupted = interrupt_orphans(now, datetime.timedelta(seconds=expiry_seconds))
+    except DatabaseError as exc:
+        reason = " ".join(str(exc).split())[:200]
+        lifecycle.set_not_ready(READINESS_SOURCE, f"the dashboard's database is unreachable: {reason}")
+        logger.warning("heartbeat failed (the pod reports not ready until one succeeds): %s", reason)
+        return []
+    lifecycle.set_not_ready(READINESS_SOURCE, None)
+    return interrupted
+
+
+def forget(origin: str) -> None:
+    """This process stops cleanly: its heartbeat goes (its runs were all finished or cancelled)."""
+    try:
+        Heartbeat.objects.filter(origin=origin).delete()
+    except DatabaseError:
+        logger.warning("could not remove the heartbeat of %s", origin)
+
+
+def interrupt_orphans(now: datetime.datetime, expiry: datetime.timedelta) -> list[int]:
+    """Mark ``interrupted`` every running run and experiment whose process has not beaten since
+    ``now - expiry``; returns the runs' ids."""
+    alive = Heartbeat.objects.filter(beat_at__gte=now - expiry).values_list("origin", flat=True)
+    gone = list(Run.objects.filter(status=Run.Status.RUNNING).exclude(origin__in=alive))
+    interrupted = []
+    for run in gone:
+        records = [
+            CallRecord(run=run.id, **row)
+            for row in Call.objects.filter(run_id=run.id).order_by("seq").values(*CALL_FIELDS)
+        ]
+        reason = (
+            f"its dashboard process ({run.origin}) stopped: no heartbeat for {expiry.total_seconds():g} s"
+        )
+        done = Run.objects.filter(id=run.id, status=Run.Status.RUNNING).update(
+            status=Run.Status.INTERRUPTED,
+            finished_at=now,
+            reason=reason[:200],
+            statistics=run_statistics(records, run.expected_pods),
+        )
+        if done:
+            interrupted.append(run.id)
+    Experiment.objects.filter(status=Experiment.Status.RUNNING).exclude(origin__in=alive).update(
+        status=Experiment.Status.INTERRUPTED, finished_at=now, reason="its dashboard process stopped"
+    )
+    if interrupted:
+        logger.warning("marked runs %s interrupted: their dashboard process is gone", interrupted)
+    return interrupted
