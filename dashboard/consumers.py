@@ -114,11 +114,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if command.type == "run.start":
             await self.engine.start_run(command.plan, key)
         elif command.type == "run.cancel":
-            await self.engine.cancel_anywhere("run", command.run)
+            await self.engine.replicas.cancel_anywhere("run", command.run)
         elif command.type == "experiment.start":
             await self.engine.start_experiment(command.experiment, key)
         elif command.type == "experiment.cancel":
-            await self.engine.cancel_anywhere("experiment", command.experiment_id)
+            await self.engine.replicas.cancel_anywhere("experiment", command.experiment_id)
         elif command.type == "deployment.scale":
             await self.engine.scale(command.replicas)
         elif command.type == "pod.delete":

@@ -23,22 +23,23 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from combat_app import databases, identity
-from dashboard import heartbeats, runs, slices
+from dashboard import runs, slices
 from dashboard.chaos import Chaos
 from dashboard.errors import Refused
 from dashboard.firing import MAX_CONCURRENCY, MAX_COUNT, MODES, ExperimentPlan, RunPlan
+from dashboard.heartbeats import forget
 from dashboard.live_target import LiveTarget
 from dashboard.messages import PROTOCOL_VERSION
 from dashboard.metrics import Metrics
-from dashboard.models import EndpointEvent, Experiment, Run
+from dashboard.models import EndpointEvent
 from dashboard.records import CallRecord
+from dashboard.replicas import Replicas
 from dashboard.storing import CallWriter
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Engine", "Refused", "current", "run_row"]  # Refused: what consumers catch
 
-CONTROL_GROUP = "dashboard.control"  # every dashboard process: commands for the one that runs it
 STORED_EVENTS = 10_000  # EndpointEvent rows kept: a rollout of 1000 pods is a few thousand
 
 
@@ -67,8 +68,7 @@ class Engine:
         self.primary = next(iter(self.targets.values()))  # what the page shows first
         self.chaos = Chaos()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._beating: asyncio.Task | None = None
-        self._listening: asyncio.Task | None = None
+        self.replicas = Replicas(self)
         self.clients: set[str] = set()  # this process's websocket channels (see drain)
         self._no_clients = asyncio.Event()
         self._drained = False
@@ -112,43 +112,7 @@ class Engine:
         self.writer.start()
         for target in self.targets.values():
             target.start(self.loop)
-        await self._beat()  # before the first run: a run's process must be seen alive
-        self._beating = self._spawn(self._beat_forever())
-        self.control = await self.layer.new_channel()
-        await self.layer.group_add(CONTROL_GROUP, self.control)
-        self._listening = self._spawn(self._listen())
-
-    async def _listen(self) -> None:
-        """Commands another replica forwards to the process that runs what they name."""
-        while True:
-            message = await self.layer.receive(self.control)
-            try:
-                if message.get("type") == "run.cancel" and self._local_run(message["run"]):
-                    self.cancel_run(message["run"])
-                elif message.get("type") == "experiment.cancel" and self._local_experiment(
-                    message["experiment"]
-                ):
-                    self.cancel_experiment(message["experiment"])
-            except Refused:  # it ended meanwhile
-                pass
-
-    async def _beat(self) -> None:
-        """One heartbeat, and the runs of gone processes marked interrupted and announced."""
-        interrupted = await asyncio.to_thread(
-            heartbeats.beat, self.origin, expiry_seconds=settings.DASHBOARD_HEARTBEAT_EXPIRY_SECONDS
-        )
-        for run_id in interrupted:
-            row = await asyncio.to_thread(lambda run_id=run_id: run_row(Run.objects.get(id=run_id)))
-            if row["target"] in self.targets or not row["target"]:
-                await self.target(row["target"] or None).broadcast({"type": "run.finished", "run": row})
-
-    async def _beat_forever(self) -> None:
-        while True:
-            await asyncio.sleep(settings.DASHBOARD_HEARTBEAT_SECONDS)
-            try:
-                await self._beat()
-            except Exception:  # the next beat tries again; the page and readiness say what failed
-                logger.exception("heartbeat failed")
+        await self.replicas.start()
 
     async def drain(self) -> None:
         """The pod is told to stop (SIGTERM): cancel every run, let each store its calls so far
@@ -185,11 +149,9 @@ class Engine:
 
     async def stop(self) -> None:
         await self.drain()  # a no-op after SIGTERM's drain; the whole of it on a plain exit
-        for task in (self._beating, self._listening):
-            if task is not None:
-                task.cancel()
+        self.replicas.stop()
         await asyncio.to_thread(self.writer.stop)
-        await asyncio.to_thread(heartbeats.forget, self.origin)
+        await asyncio.to_thread(forget, self.origin)
 
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.ensure_future(coroutine)
@@ -246,26 +208,14 @@ class Engine:
         live = self.target(target)
         return await live.runs.start(plan, expected=slices.ready_pods(live.endpoints))
 
-    def _local_run(self, run_id: int) -> LiveTarget | None:
+    def local_run(self, run_id: int) -> LiveTarget | None:
         return next((t for t in self.targets.values() if run_id in t.runs.active), None)
 
-    def _local_experiment(self, experiment_id: int) -> LiveTarget | None:
+    def local_experiment(self, experiment_id: int) -> LiveTarget | None:
         return next((t for t in self.targets.values() if experiment_id in t.experiments.active), None)
 
     def cancel_run(self, run_id: int) -> None:
-        (self._local_run(run_id) or self.primary).runs.cancel(run_id)
-
-    async def cancel_anywhere(self, kind: str, ident: int) -> None:
-        """Cancel a run or experiment (``kind``) wherever it runs: here, or in the replica whose
-        origin it has (through the channel layer's control group, Redis with several replicas).
-        ``Refused`` when no process runs it."""
-        model = Run if kind == "run" else Experiment
-        if (self._local_run if kind == "run" else self._local_experiment)(ident):
-            return self.cancel_run(ident) if kind == "run" else self.cancel_experiment(ident)
-        running = await asyncio.to_thread(lambda: model.objects.filter(id=ident, status="running").exists())
-        if not running:
-            raise Refused(f"unknown-{kind}", f"{kind} {ident} is not running")
-        await self.layer.group_send(CONTROL_GROUP, {"type": f"{kind}.cancel", kind: ident})
+        (self.local_run(run_id) or self.primary).runs.cancel(run_id)
 
     async def start_experiment(self, plan: ExperimentPlan, target: str | None = None) -> dict:
         """Compare the modes over the pods ready now (``dashboard.experiments``)."""
@@ -273,7 +223,7 @@ class Engine:
         return await live.experiments.start(plan, expected=slices.ready_pods(live.endpoints))
 
     def cancel_experiment(self, experiment_id: int) -> None:
-        (self._local_experiment(experiment_id) or self.primary).experiments.cancel(experiment_id)
+        (self.local_experiment(experiment_id) or self.primary).experiments.cancel(experiment_id)
 
     async def scale(self, replicas: int) -> None:
         await self.chaos.scale(replicas)

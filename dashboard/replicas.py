@@ -1,0 +1,96 @@
+"""This dashboard process among its replicas (several pods sharing PostgreSQL and Redis).
+
+- **Heartbeats** (``dashboard.heartbeats``): written on start-up, before any run, then every
+  ``DASHBOARD_HEARTBEAT_SECONDS``; the runs another replica's beat finds orphaned are announced
+  here (``run.finished`` with ``status: interrupted``) to their target's browsers.
+- **Commands for another replica**: a cancel pressed on one replica for a run that another
+  runs goes to every process's control channel (group ``dashboard.control`` on the channel
+  layer); the one that runs it cancels it, the others ignore it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from dashboard import heartbeats
+from dashboard.errors import Refused
+from dashboard.models import Experiment, Run
+from dashboard.runs import run_row
+
+if TYPE_CHECKING:
+    from dashboard.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+CONTROL_GROUP = "dashboard.control"
+
+
+class Replicas:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.control = ""  # this process's channel in CONTROL_GROUP
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        await self.beat()  # before the first run: a run's process must be seen alive
+        self.control = await self.engine.layer.new_channel()
+        await self.engine.layer.group_add(CONTROL_GROUP, self.control)
+        self._tasks = [self.engine._spawn(self._beat_forever()), self.engine._spawn(self._listen())]
+
+    def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    async def beat(self) -> None:
+        """One heartbeat; the runs it found orphaned are announced as ``run.finished``."""
+        engine = self.engine
+        interrupted = await asyncio.to_thread(
+            heartbeats.beat, engine.origin, expiry_seconds=settings.DASHBOARD_HEARTBEAT_EXPIRY_SECONDS
+        )
+        for run_id in interrupted:
+            row = await asyncio.to_thread(lambda run_id=run_id: run_row(Run.objects.get(id=run_id)))
+            if (
+                not row["target"] or row["target"] in engine.targets
+            ):  # a target no longer configured: stored only
+                await engine.target(row["target"] or None).broadcast({"type": "run.finished", "run": row})
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(settings.DASHBOARD_HEARTBEAT_SECONDS)
+            try:
+                await self.beat()
+            except Exception:  # the next beat tries again; readiness says what failed meanwhile
+                logger.exception("heartbeat failed")
+
+    async def cancel_anywhere(self, kind: str, ident: int) -> None:
+        """Cancel a ``run`` or an ``experiment`` (``kind``) wherever it runs: here, or in the
+        replica that runs it (through ``CONTROL_GROUP``). ``Refused`` when none runs it."""
+        engine = self.engine
+        if kind == "run" and engine.local_run(ident):
+            return engine.cancel_run(ident)
+        if kind == "experiment" and engine.local_experiment(ident):
+            return engine.cancel_experiment(ident)
+        model = Run if kind == "run" else Experiment
+        running = await asyncio.to_thread(lambda: model.objects.filter(id=ident, status="running").exists())
+        if not running:
+            raise Refused(f"unknown-{kind}", f"{kind} {ident} is not running")
+        await engine.layer.group_send(CONTROL_GROUP, {"type": f"{kind}.cancel", kind: ident})
+
+    async def _listen(self) -> None:
+        """Commands another replica forwards to the process that runs what they name."""
+        engine = self.engine
+        while True:
+            message = await engine.layer.receive(self.control)
+            try:
+                if message.get("type") == "run.cancel" and engine.local_run(message["run"]):
+                    engine.cancel_run(message["run"])
+                elif message.get("type") == "experiment.cancel" and engine.local_experiment(
+                    message["experiment"]
+                ):
+                    engine.cancel_experiment(message["experiment"])
+            except Refused:  # it ended meanwhile
+                pass
