@@ -78,7 +78,19 @@ SECOND_DENIED = [
     ("get", "namespaces/k8s-combat-b"),
     ("list", "services", "--all-namespaces"),
 ]
-EVERY_QUESTION = BASE_ALLOWED + CHAOS_ALLOWED + DENIED + SECOND_DENIED
+# manifests/overlays/scale-out: two dashboards on the user's PostgreSQL and Redis, whose URLs
+# (with their passwords) only the kubelet reads, from this Secret; and their disruption budget.
+SCALE_OUT = "manifests/overlays/scale-out"
+SCALE_OUT_SECRET = "k8s-combat-scale-out"
+SCALE_OUT_DENIED = [
+    ("get", f"secrets/{SCALE_OUT_SECRET}"),
+    ("watch", f"secrets/{SCALE_OUT_SECRET}"),
+    ("list", "poddisruptionbudgets.policy"),
+    ("patch", "poddisruptionbudgets.policy/k8s-combat"),
+    ("create", "pods", "--subresource=eviction"),
+    ("update", "deployments.apps/k8s-combat", "--subresource=scale"),
+]
+EVERY_QUESTION = BASE_ALLOWED + CHAOS_ALLOWED + DENIED + SECOND_DENIED + SCALE_OUT_DENIED
 
 
 def _apply(control_plane, target: str) -> tuple[str, str]:
@@ -126,11 +138,32 @@ def second_namespace(control_plane) -> str:
     return applied.stderr
 
 
-@pytest.mark.parametrize("target", ["manifests/base", "manifests/overlays/chaos", SECOND])
+@pytest.fixture(scope="module")
+def scale_out(control_plane) -> tuple[str, str]:
+    """The overlay applied as its header says, with the user's Secret (URLs of no server: nothing
+    here connects); (namespace, what kubectl warned)."""
+    namespace, warnings = _apply(control_plane, SCALE_OUT)
+    control_plane.kubectl(
+        "-n",
+        namespace,
+        "create",
+        "secret",
+        "generic",
+        SCALE_OUT_SECRET,
+        "--from-literal=database-url=postgres://combat:pw@postgres:5432/combat",
+        "--from-literal=redis-url=redis://:pw@redis:6379/0",
+    )
+    return namespace, warnings
+
+
+@pytest.mark.parametrize("target", ["manifests/base", "manifests/overlays/chaos", SECOND, SCALE_OUT])
 def test_the_manifests_are_accepted_under_restricted_pod_security_without_a_warning(
     control_plane, request, target
 ):
-    if target == SECOND:
+    if target == SCALE_OUT:
+        namespace, warnings = request.getfixturevalue("scale_out")
+        deployments = {namespace: ("k8s-combat", "k8s-combat-service")}
+    elif target == SECOND:
         warnings = request.getfixturevalue("second_namespace")
         deployments = {
             DASHBOARD_NAMESPACE: ("k8s-combat", "k8s-combat-service"),
@@ -248,3 +281,79 @@ def test_the_dashboard_may_read_the_second_target_and_nothing_else_there(control
     for namespace in (SECOND_NAMESPACE, third):
         impostor = f"system:serviceaccount:{namespace}:k8s-combat"
         assert _granted(control_plane, None, SECOND_NAMESPACE, questions=BASE_ALLOWED, as_=impostor) == set()
+
+
+def _label_query(selector: dict) -> str:
+    """A LabelSelector as ``kubectl -l`` takes it, for the API server to evaluate."""
+    terms = [f"{key}={value}" for key, value in selector.get("matchLabels", {}).items()]
+    for expression in selector.get("matchExpressions", []):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        terms.append(
+            {
+                "In": f"{key} in ({','.join(values)})",
+                "NotIn": f"{key} notin ({','.join(values)})",
+                "Exists": key,
+                "DoesNotExist": f"!{key}",
+            }[operator]
+        )
+    assert terms, "an empty selector would select every pod of the namespace"
+    return ",".join(terms)
+
+
+def test_the_scale_out_overlay_stores_two_dashboards_and_a_budget_for_exactly_their_pods(
+    control_plane, scale_out
+):
+    namespace, _ = scale_out
+    consumer = _stored(control_plane, namespace, "deployment", "k8s-combat")["spec"]
+    assert consumer["replicas"] == 2
+    assert consumer["strategy"]["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+    (container,) = consumer["template"]["spec"]["containers"]
+    env = {item["name"]: item for item in container["env"]}
+    for variable, key in (("DATABASE_URL", "database-url"), ("DASHBOARD_CHANNEL_LAYER", "redis-url")):
+        assert env[variable] == {
+            "name": variable,
+            "valueFrom": {"secretKeyRef": {"name": SCALE_OUT_SECRET, "key": key}},
+        }
+    assert "DATABASE_PATH" not in env
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    (spread,) = consumer["template"]["spec"]["topologySpreadConstraints"]
+    assert spread["whenUnsatisfiable"] == "ScheduleAnyway"
+
+    budget = _stored(control_plane, namespace, "poddisruptionbudget", "k8s-combat")
+    assert budget["apiVersion"] == "policy/v1"
+    assert budget["spec"]["maxUnavailable"] == 1
+    assert budget["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"  # kept, not dropped
+
+    # Pods made from both templates, admitted under "restricted"; the server itself then says
+    # which of them the budget's and the spread's selectors pick: the dashboard's only.
+    made = {}
+    for name in ("k8s-combat", "k8s-combat-service"):
+        template = _stored(control_plane, namespace, "deployment", name)["spec"]["template"]
+        made[name] = f"{name}-pod"
+        created = control_plane.kubectl(
+            "-n",
+            namespace,
+            "create",
+            "-f",
+            "-",
+            stdin=json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": made[name], "labels": template["metadata"]["labels"]},
+                    "spec": template["spec"],
+                }
+            ),
+        )
+        assert "warning" not in created.stderr.lower(), created.stderr
+    for selector in (budget["spec"]["selector"], spread["labelSelector"]):
+        picked = control_plane.kubectl(
+            "-n", namespace, "get", "pods", "-l", _label_query(selector), "-o", "name"
+        ).stdout.split()
+        assert picked == [f"pod/{made['k8s-combat']}"]
+
+
+def test_the_scale_out_overlay_grants_the_dashboard_nothing_more_than_base(control_plane, scale_out):
+    namespace, _ = scale_out
+    account = control_plane.token_kubeconfig(namespace, "k8s-combat")
+    assert _granted(control_plane, account, namespace) == set(BASE_ALLOWED)
