@@ -69,6 +69,26 @@ def from_url(name: str, url: str) -> dict:
     return config
 
 
+MIGRATION_LOCK = 0x6B38_735F_6D69_6772  # "k8s_migr": a PostgreSQL advisory lock's key
+
+
+def migrate() -> None:
+    """Apply the migrations (blocking). On PostgreSQL, under an advisory lock: two replicas that
+    start together migrate one after the other, and the second finds nothing left to do."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        call_command("migrate", interactive=False, verbosity=0)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+
+
 class DatabaseUnreachable(lifecycle.StartupFailed):
     """The configured database cannot be used; the message says which, without its password."""
 

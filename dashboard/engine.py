@@ -259,9 +259,7 @@ async def start() -> None:
     global _engine
     await asyncio.to_thread(databases.check)  # DatabaseUnreachable: start-up says which, and why
     if settings.DASHBOARD_MIGRATE:
-        from django.core.management import call_command
-
-        await asyncio.to_thread(call_command, "migrate", interactive=False, verbosity=0)
+        await asyncio.to_thread(databases.migrate)
     _engine = Engine()
     await _engine.start()
 

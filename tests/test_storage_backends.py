@@ -44,8 +44,9 @@ def database(request, tmp_path) -> dict[str, str]:
     return {"DATABASE_URL": server.create_database(f"t{uuid.uuid4().hex[:12]}")}
 
 
-def _dashboard(cluster, database: dict, name: str = "a", **env: str):
+def _dashboard(cluster, database: dict, name: str = "a", port: int | None = None, **env: str):
     return start_app(
+        port=port,
         POD_NAME=f"k8s-combat-replica-{name}",
         COMBAT_DASHBOARD="true",
         KUBECONFIG=str(cluster.kubeconfig),
@@ -213,3 +214,24 @@ def test_readiness_fails_while_the_database_is_unreachable_and_returns_with_it(c
         if dashboard is not None:
             dashboard.stop()
         server.stop()
+
+
+def test_two_replicas_starting_together_on_a_fresh_postgresql_both_migrate_and_serve(cluster, postgres):  # noqa: F811
+    """Both run the migrations at start-up; an advisory lock makes the second wait for the first
+    and then find nothing to do, instead of failing on a table the first just created."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    database = {"DATABASE_URL": postgres.create_database(f"t{uuid.uuid4().hex[:12]}")}
+    ports = {"a": free_port(), "b": free_port()}
+    # The pool's threads outlive the servers: a child dies with the thread that started it
+    # (die_with_parent's PR_SET_PDEATHSIG is per thread).
+    pool = ThreadPoolExecutor(2)
+    started = []
+    try:
+        started = list(pool.map(lambda name: _dashboard(cluster, database, name, port=ports[name]), ports))
+        for dashboard in started:
+            assert Api(dashboard.url).get("/api/runs").json() == {"runs": []}
+    finally:
+        for dashboard in started:
+            dashboard.stop()
+        pool.shutdown()
