@@ -58,18 +58,31 @@ def redis_url(tmp_path):
         process.wait(10)
 
 
+def two_replicas(sandbox, redis_url: str, **database: str) -> list:
+    """Dashboards k8s-combat-replica-a and -b on the sandbox, sharing Redis and ``database``."""
+    shared = {
+        "COMBAT_DASHBOARD": "true",
+        "KUBECONFIG": str(sandbox.kubeconfig),
+        "COMBAT_SERVICE_URL": sandbox.service_url,
+        "DASHBOARD_CHANNEL_LAYER": redis_url,
+        **database,
+    }
+    replicas = []
+    try:
+        for name in ("a", "b"):
+            replicas.append(start_app(POD_NAME=f"k8s-combat-replica-{name}", **shared))
+    except BaseException:
+        for replica in replicas:
+            replica.stop()
+        raise
+    return replicas
+
+
 def test_a_run_started_on_one_dashboard_reaches_a_websocket_on_the_other(tmp_path, redis_url):
     sandbox = start_sandbox(tmp_path / "cluster")
     replicas = []
     try:
-        shared = {
-            "COMBAT_DASHBOARD": "true",
-            "KUBECONFIG": str(sandbox.kubeconfig),
-            "COMBAT_SERVICE_URL": sandbox.service_url,
-            "DASHBOARD_CHANNEL_LAYER": redis_url,
-            "DATABASE_PATH": str(tmp_path / "dashboard.sqlite3"),
-        }
-        replicas = [start_app(POD_NAME=f"k8s-combat-replica-{n}", **shared) for n in ("a", "b")]
+        replicas = two_replicas(sandbox, redis_url, DATABASE_PATH=str(tmp_path / "dashboard.sqlite3"))
         first, second = replicas
         socket = LiveSocket(second.url)
         try:
@@ -124,14 +137,7 @@ def test_two_replicas_on_postgresql_and_redis_tell_one_story(tmp_path, redis_url
     sandbox = start_sandbox(tmp_path / "cluster")
     replicas, contexts = [], []
     try:
-        shared = {
-            "COMBAT_DASHBOARD": "true",
-            "KUBECONFIG": str(sandbox.kubeconfig),
-            "COMBAT_SERVICE_URL": sandbox.service_url,
-            "DASHBOARD_CHANNEL_LAYER": redis_url,
-            "DATABASE_URL": postgres.create_database("two_replicas"),
-        }
-        replicas = [start_app(POD_NAME=f"k8s-combat-replica-{n}", **shared) for n in ("a", "b")]
+        replicas = two_replicas(sandbox, redis_url, DATABASE_URL=postgres.create_database("two_replicas"))
         pages = []
         for replica in replicas:
             context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.support.browser import WAIT_MS, chromium_browser, open_live, screenshot  # noqa: F401 (a fixture)
 from tests.support.kubectl import kubectl_for
-from tests.support.sandbox import start_sandbox
+from tests.support.sandbox import TWO_ZONES, start_sandbox
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -27,12 +27,7 @@ PROXY_MODE = "sandbox.k8s-combat.dev/proxy-mode"
 def cluster(tmp_path_factory):
     sandbox = start_sandbox(
         tmp_path_factory.mktemp("page-settings-live"),
-        "--nodes",
-        "2",
-        "--zones",
-        "2",
-        "--providers",
-        "4",
+        *TWO_ZONES,
         dashboard=True,
         niceness=5,
     )

@@ -20,7 +20,7 @@ import requests
 from sandbox import topology
 from tests.support.kubectl import kubectl_for
 from tests.support.programs import require
-from tests.support.sandbox import start_sandbox
+from tests.support.sandbox import TWO_ZONES, start_sandbox
 
 SERVICE = "k8s-combat-service"
 CONSUMER = "k8s-combat"
@@ -34,12 +34,7 @@ CALLS = 300
 def cluster(tmp_path_factory):
     sandbox = start_sandbox(
         tmp_path_factory.mktemp("traffic-policies"),
-        "--nodes",
-        "2",
-        "--zones",
-        "2",
-        "--providers",
-        "4",
+        *TWO_ZONES,
         dashboard=True,
     )
     try:

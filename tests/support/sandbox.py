@@ -83,6 +83,10 @@ def _free_block() -> int:
     raise RuntimeError("no free 127.N block for a sandbox")
 
 
+# 2 nodes in 2 zones with 4 providers: where every traffic setting has something to choose from.
+TWO_ZONES = ("--nodes", "2", "--zones", "2", "--providers", "4")
+
+
 def start_sandbox(
     state_dir: Path, *args: str, dashboard: bool = False, wait_seconds: float = 60, niceness: int = 0
 ) -> SandboxProcess:
