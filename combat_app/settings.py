@@ -160,10 +160,27 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if DASHBOARD_CHANNEL_LAYER:  # redis://host:6379/0: several dashboard replicas share broadcasts
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [env_redis_url("DASHBOARD_CHANNEL_LAYER")], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                # A pooled connection that a restarted Redis closed fails its next command: redis-py
+                # reconnects and tries again (a few times, 50 ms apart at first) instead of failing
+                # the websocket that asked.
+                "hosts": [
+                    {
+                        "address": env_redis_url("DASHBOARD_CHANNEL_LAYER"),
+                        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+                        "retry_on_error": [RedisConnectionError],
+                    }
+                ],
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }
 else:

@@ -6,6 +6,9 @@
 - **Commands for another replica**: a cancel pressed on one replica for a run that another
   runs goes to every process's control channel (group ``dashboard.control`` on the channel
   layer); the one that runs it cancels it, the others ignore it.
+- **Readiness**: with Redis (``DASHBOARD_CHANNEL_LAYER``), each beat also sends one message
+  through it; while that fails the pod reports not ready (``/readyz`` 503), as it does for the
+  database (``heartbeats.beat``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from combat_app import lifecycle
 from dashboard import heartbeats
 from dashboard.errors import Refused
 from dashboard.models import Experiment, Run
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CONTROL_GROUP = "dashboard.control"
+LAYER_SOURCE = "dashboard-channel-layer"  # lifecycle.set_not_ready's source for Redis
+LAYER_TIMEOUT_SECONDS = 3
 
 
 class Replicas:
@@ -53,10 +59,29 @@ class Replicas:
         )
         for run_id in interrupted:
             row = await asyncio.to_thread(lambda run_id=run_id: run_row(Run.objects.get(id=run_id)))
-            if (
-                not row["target"] or row["target"] in engine.targets
-            ):  # a target no longer configured: stored only
+            known = not row["target"] or row["target"] in engine.targets  # else: stored only
+            if known:
                 await engine.target(row["target"] or None).broadcast({"type": "run.finished", "run": row})
+        if settings.DASHBOARD_CHANNEL_LAYER:
+            await self._check_channel_layer()
+
+    async def _check_channel_layer(self) -> None:
+        """A replica whose Redis is unreachable cannot reach its browsers (nor hear a cancel):
+        it reports not ready until a message goes through again."""
+        try:
+            message = {"type": "replica.alive", "origin": self.engine.origin}
+            await asyncio.wait_for(
+                self.engine.layer.group_send(CONTROL_GROUP, message), LAYER_TIMEOUT_SECONDS
+            )
+        except Exception as exc:  # redis-py's connection errors, a timeout: all mean the same here
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            lifecycle.set_not_ready(
+                LAYER_SOURCE,
+                f"the dashboard's channel layer (DASHBOARD_CHANNEL_LAYER) is unreachable: {reason}",
+            )
+            logger.warning("the channel layer is unreachable (not ready until it is back): %s", reason)
+            return
+        lifecycle.set_not_ready(LAYER_SOURCE, None)
 
     async def _beat_forever(self) -> None:
         while True:
@@ -84,7 +109,11 @@ class Replicas:
         """Commands another replica forwards to the process that runs what they name."""
         engine = self.engine
         while True:
-            message = await engine.layer.receive(self.control)
+            try:
+                message = await engine.layer.receive(self.control)
+            except Exception:  # Redis is gone for now: the beat reports it; listen again later
+                await asyncio.sleep(settings.DASHBOARD_HEARTBEAT_SECONDS)
+                continue
             try:
                 if message.get("type") == "run.cancel" and engine.local_run(message["run"]):
                     engine.cancel_run(message["run"])

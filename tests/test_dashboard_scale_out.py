@@ -3,8 +3,6 @@ a real PostgreSQL their runs."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -12,50 +10,24 @@ from playwright.sync_api import expect
 from tests.support.browser import WAIT_MS, chromium_browser  # noqa: F401 (a fixture)
 from tests.support.dashboard import LiveSocket
 from tests.support.postgres import postgres  # noqa: F401 (a fixture)
-from tests.support.processes import free_port, start_app
-from tests.support.programs import require
+from tests.support.processes import start_app
+from tests.support.redis_server import RedisServer
 from tests.support.sandbox import start_sandbox
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def redis_url(tmp_path):
-    server = require("redis-server", "the scale-out test runs two dashboards on a real Redis")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            server,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        import redis
+def redis(tmp_path):
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()
 
-        client = redis.Redis(host="127.0.0.1", port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                import time
 
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(10)
+@pytest.fixture
+def redis_url(redis) -> str:
+    return redis.url
 
 
 def two_replicas(sandbox, redis_url: str, **database: str) -> list:
@@ -184,4 +156,36 @@ def test_two_replicas_on_postgresql_and_redis_tell_one_story(tmp_path, redis_url
             context.close()
         for replica in replicas:
             replica.stop()
+        sandbox.stop()
+
+
+def test_a_replica_whose_redis_is_gone_reports_not_ready_until_it_is_back(tmp_path, redis):
+    sandbox = start_sandbox(tmp_path / "cluster")
+    dashboard = None
+    try:
+        dashboard = start_app(
+            POD_NAME="k8s-combat-replica-a",
+            COMBAT_DASHBOARD="true",
+            KUBECONFIG=str(sandbox.kubeconfig),
+            COMBAT_SERVICE_URL=sandbox.service_url,
+            DASHBOARD_CHANNEL_LAYER=redis.url,
+            DATABASE_PATH=str(tmp_path / "dashboard.sqlite3"),
+            DASHBOARD_HEARTBEAT_SECONDS="0.5",
+            DASHBOARD_HEARTBEAT_EXPIRY_SECONDS="3",
+        )
+        ready = lambda: requests.get(f"{dashboard.url}/readyz", timeout=5)  # noqa: E731
+        assert ready().status_code == 200
+        redis.stop()
+        said = wait_for(lambda: (r := ready()).status_code == 503 and r.text, 20)  # a 503 Response is falsy
+        assert "the dashboard's channel layer (DASHBOARD_CHANNEL_LAYER) is unreachable" in said
+        redis.start()
+        wait_for(lambda: ready().status_code == 200, 20)
+        socket = LiveSocket(dashboard.url)  # and its browsers hear it again
+        try:
+            socket.wait_for(lambda m: m["type"] == "hello")
+        finally:
+            socket.close()
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
         sandbox.stop()
