@@ -5,8 +5,10 @@ ReplicaSet share a host process (``sandbox.pod_host``, well under 1 MiB a pod), 
 address with its own identity. The choice is per Deployment, made when a pod is created:
 
 - the annotation ``sandbox.k8s-combat.dev/pod-runtime: lightweight|process`` decides;
-- else pods of a Deployment whose ``spec.replicas`` is above ``--lightweight-above`` (20) are
-  lightweight. Bare pods (no Deployment) are processes. Another annotation value counts as none.
+- else pods of a Deployment whose ``spec.replicas`` is above ``--lightweight-above`` are
+  lightweight (10 by default: the most process pods a Deployment may have, so no count between
+  the two bounds is refused). Bare pods (no Deployment) are processes. Another annotation value
+  counts as none.
 
 A scale through the API is bounded per runtime: ``--max-replicas`` for process pods, and
 ``LIGHTWEIGHT_MAX_REPLICAS`` for lightweight ones. The node's capacity (the kubelet's

@@ -47,7 +47,7 @@ class Options:
     bookmark_seconds: float = 10.0
     empty: bool = False  # no workloads at start: the user applies them, as in the tutorial
     max_replicas: int = 10
-    lightweight_above: int = 20  # pods of a Deployment scaled above this are lightweight
+    lightweight_above: int = 10  # pods of a Deployment scaled above this are lightweight
     max_endpoints_per_slice: int = 100  # kube-controller-manager --max-endpoints-per-slice
     nodes: int = 1  # sandbox-node, or sandbox-node-1..N (sandbox.topology)
     zones: int = 1  # zone-a, zone-b, ... dealt round-robin over the nodes

@@ -214,3 +214,20 @@ def test_the_pod_network_continues_past_254_and_skips_the_blocks_the_sandbox_bin
     assert {port for _, port in taken} == {8081}
     pool.give_back(*taken[7])
     assert pool.take() == taken[7], "the lowest address given back is taken first"
+
+
+def test_with_the_sandboxs_defaults_every_replica_count_up_to_5000_is_served():
+    """A user who scales to 15 gets 15 pods, as in a cluster: past the process pods' bound the
+    Deployment's pods are lightweight, with no count in between that is refused."""
+    from sandbox.running import Options
+
+    defaults = Options(state_dir=Path("unused"))
+    assert defaults.lightweight_above == defaults.max_replicas
+    for replicas in (1, defaults.max_replicas, defaults.max_replicas + 1, 15, 21, 1000, 5000):
+        bound = pod_runtimes.replica_limit(
+            _deployment(2),
+            replicas,
+            max_replicas=defaults.max_replicas,
+            lightweight_above=defaults.lightweight_above,
+        )
+        assert replicas <= bound, replicas

@@ -107,9 +107,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--lightweight-above",
             type=int,
-            default=20,
+            default=10,
             help="pods of a Deployment scaled above N replicas are lightweight: many pods in one "
-            "process (20); the annotation sandbox.k8s-combat.dev/pod-runtime chooses per Deployment",
+            "process (10, the most process pods a Deployment may have, so that every count up to "
+            "5000 is served); the annotation sandbox.k8s-combat.dev/pod-runtime chooses per Deployment",
         )
         parser.add_argument(
             "--nodes",
