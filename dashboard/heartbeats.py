@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import logging
 
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from combat_app import lifecycle
@@ -38,7 +38,7 @@ def beat(origin: str, *, expiry_seconds: float) -> list[int]:
     A database error is logged, marks the pod not ready and returns []."""
     close_old_connections()  # a connection the server dropped is replaced, not reused
     try:
-        now = timezone.now()
+        now = database_now()
         Heartbeat.objects.update_or_create(origin=origin, defaults={"beat_at": now})
         interrupted = interrupt_orphans(now, datetime.timedelta(seconds=expiry_seconds))
     except DatabaseError as exc:
@@ -48,6 +48,17 @@ def beat(origin: str, *, expiry_seconds: float) -> list[int]:
         return []
     lifecycle.set_not_ready(READINESS_SOURCE, None)
     return interrupted
+
+
+def database_now() -> datetime.datetime:
+    """The time by the database server's clock: every replica stamps and judges beats by that
+    one clock, so pods whose own clocks disagree never take each other for gone. (SQLite is a
+    file on one machine: its processes share that machine's clock.)"""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CURRENT_TIMESTAMP")
+        return cursor.fetchone()[0]
 
 
 def forget(origin: str) -> None:
