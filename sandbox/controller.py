@@ -264,9 +264,9 @@ class Cluster:
         self._settle_now()
         return deleted
 
-    def scale(self, deployment: str, replicas: int) -> dict:
+    def scale(self, deployment: str, replicas: int, namespace: str = NAMESPACE) -> dict:
         """The ``scale`` subresource's write: ``spec.replicas``, then its effects at once."""
-        current = self.store.get(resources.DEPLOYMENTS, NAMESPACE, deployment)
+        current = self.store.get(resources.DEPLOYMENTS, namespace, deployment)
         if current is None:
             raise KeyError(deployment)
         current["spec"]["replicas"] = replicas

@@ -41,5 +41,5 @@ async def scale(server: ApiServer, request: Request, send: Send, namespace: str,
     replicas = (wanted.get("spec") or {}).get("replicas", current["spec"]["replicas"])
     limit = server.controls.replica_limit(deployment, replicas)  # per pod runtime
     replicas = scaling.check_replicas(name, replicas, limit=limit)
-    updated = server.controls.scale(name, replicas)
+    updated = server.controls.scale(name, replicas, namespace)
     await send_json(send, 200, objects.scale_object(updated))
