@@ -29,7 +29,7 @@ from tests.support.browser import (
     chromium_browser,  # noqa: F401 - a fixture
     open_live,
 )
-from tests.support.dashboard import LiveSocket
+from tests.support.dashboard import LiveSocket, stored_calls
 from tests.support.sandbox import start_sandbox
 
 pytestmark = pytest.mark.slow
@@ -122,8 +122,16 @@ def test_a_kept_connection_and_a_grpc_channel_stay_on_one_pod(compared):
 
 
 def test_a_pool_uses_at_most_its_concurrency_in_connections(compared):
-    s = by_mode(compared[2])["pool"]["statistics"]
-    assert 1 <= s["connections"] <= CONCURRENCY
+    sandbox, _, experiment = compared
+    run = by_mode(experiment)["pool"]
+    s = run["statistics"]
+    calls = stored_calls(sandbox.dashboard_url, run["id"])
+    ports = {call["local_port"] for call in calls}
+    # The figure is the calls' own: one local port per TCP connection the pool kept open.
+    assert s["connections"] == len(ports), (s["connections"], sorted(ports))
+    # Each of the CONCURRENCY workers keeps its own connection: more than one, never more.
+    assert 2 <= len(ports) <= CONCURRENCY, sorted(ports)
+    assert sum(not call["reused"] for call in calls) == len(ports), "each connection opened once, then reused"
     assert s["pods_reached"] <= s["connections"]
     assert s["max_pods_per_connection"] == 1
 
