@@ -104,10 +104,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def dispatch_command(self, command) -> None:
         key = self.target.target.key
-        if (
-            command.type in ("deployment.scale", "pod.delete")
-            and self.target.target != settings.DASHBOARD_HOME
-        ):
+        if command.type in ("deployment.scale", "pod.delete") and not self.target.home:
             raise engine.Refused(
                 "chaos-not-here", f"the scale and delete buttons act on {settings.DASHBOARD_HOME.key} only"
             )

@@ -176,7 +176,7 @@ class Engine:
             "capabilities": {
                 "modes": list(MODES),
                 # The scale and delete buttons act on the home Service's Deployment only.
-                "chaos": settings.DASHBOARD_CHAOS and target.target == settings.DASHBOARD_HOME,
+                "chaos": settings.DASHBOARD_CHAOS and target.home,
                 "max_count": MAX_COUNT,
                 "max_concurrency": min(MAX_CONCURRENCY, settings.DASHBOARD_MAX_CONCURRENCY),
             },

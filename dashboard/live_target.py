@@ -20,7 +20,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -63,6 +62,8 @@ class LiveTarget:
         self.target = target
         self.url = url  # http://host:port, where this target's calls go
         self.group = group_name(target)
+        # The home Service (DASHBOARD_SERVICE): the only one the scale and delete buttons act on.
+        self.home = target == settings.DASHBOARD_HOME
         self.layer = layer
         self.spawn = spawn
         self.writer = writer
@@ -84,8 +85,7 @@ class LiveTarget:
             expectation=self.expectation,
             service_settings=lambda: self.service_watcher.settings_now,
             target=target.key,
-            url=url,
-            grpc_target=f"{urlsplit(url).hostname}:{settings.COMBAT_SERVICE_GRPC_PORT}",
+            url=url,  # its gRPC target is the same host (runs.Runs derives it)
         )
         self.experiments = experiments.Experiments(
             origin=origin, runs=self.runs, broadcast=self.broadcast, spawn=spawn, target=target.key

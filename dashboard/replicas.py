@@ -100,7 +100,9 @@ class Replicas:
         if kind == "experiment" and engine.local_experiment(ident):
             return engine.cancel_experiment(ident)
         model = Run if kind == "run" else Experiment
-        running = await asyncio.to_thread(lambda: model.objects.filter(id=ident, status="running").exists())
+        running = await asyncio.to_thread(
+            lambda: model.objects.filter(id=ident, status=model.Status.RUNNING).exists()
+        )
         if not running:
             raise Refused(f"unknown-{kind}", f"{kind} {ident} is not running")
         await engine.layer.group_send(CONTROL_GROUP, {"type": f"{kind}.cancel", kind: ident})

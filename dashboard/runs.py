@@ -60,13 +60,12 @@ class Runs:
         service_settings: Callable[[], dict] | None = None,
         target: str = "",
         url: str = "",
-        grpc_target: str = "",
     ) -> None:
         # The target Service (its key, ``combat_app.targets.Target.key``) and where its calls go:
-        # http://host:port, and host:port for gRPC. The home Service's by default.
+        # http://host:port, and the same host on the gRPC port. The home Service's by default.
         self.target = target or settings.DASHBOARD_HOME.key
         self.url = url or settings.DASHBOARD_TARGET_URLS[self.target]
-        self.grpc_target = grpc_target or f"{urlsplit(self.url).hostname}:{settings.COMBAT_SERVICE_GRPC_PORT}"
+        self.grpc_target = f"{urlsplit(self.url).hostname}:{settings.COMBAT_SERVICE_GRPC_PORT}"
         # From the Service's settings (service_settings.py): the pods a run should reach, at its
         # start; the settings now, at its end, to say whether one changed during the run.
         self.expectation = expectation
