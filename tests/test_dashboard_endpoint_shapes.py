@@ -152,7 +152,7 @@ def test_the_api_server_refuses_an_invalid_slice_naming_the_field_and_stores_not
 def test_the_page_draws_each_pod_once_with_its_addresses_per_family_and_the_names_as_names(cluster):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.support.browser import launch, screenshot
+    from tests.support.browser import launch, pod_card, screenshot
 
     sandbox, _, pods = cluster
     with sync_playwright() as playwright:
@@ -162,10 +162,10 @@ def test_the_page_draws_each_pod_once_with_its_addresses_per_family_and_the_name
             page.goto(sandbox.dashboard_url)
             expect(page.locator("#flow .pod")).to_have_count(5, timeout=30_000)
             for pod, ipv4 in pods.items():
-                card = page.locator(f"#flow .pod:has(.pod-name:text-is('{pod}'))")
+                card = pod_card(page, pod)
                 expect(card.locator(".address")).to_have_text(f"{ipv4} · fd00::{ipv4.rsplit('.', 1)[1]}")
                 expect(card.locator(".ports")).to_have_text("app 8081 · grpc 50051 · sandbox-node")
-            fqdn = page.locator("#flow .pod:has(.pod-name:text-is('provider.example.test'))")
+            fqdn = pod_card(page, "provider.example.test")
             expect(fqdn.locator(".address")).to_have_text("provider.example.test (FQDN)")
             expect(page.locator("#bars .bar")).to_have_count(2)
             expect(page.locator("#expected")).to_contain_text("50%")

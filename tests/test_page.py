@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from tests.support.browser import (
     chromium_browser,  # noqa: F401 - a fixture
+    pod_card,
     screenshot,
 )
 from tests.support.sandbox import start_sandbox
@@ -76,7 +77,7 @@ def counts(page) -> dict[str, int]:
     result = {}
     for index in range(pod_cards(page).count()):
         card = pod_cards(page).nth(index)
-        result[card.locator(".pod-name").text_content()] = int(card.locator(".count").text_content())
+        result[card.get_attribute("data-pod")] = int(card.locator(".count").text_content())
     return result
 
 
@@ -140,7 +141,7 @@ def test_scaling_shows_a_third_pod_and_deleting_one_shows_it_terminating_gone_an
     name = victim.text_content().removeprefix("Delete ")
     page.once("dialog", lambda dialog: dialog.accept())
     victim.click()
-    card = page.locator(f"#flow .pod:has(.pod-name:text-is('{name}'))")
+    card = pod_card(page, name)
     expect(card).to_have_class("pod terminating", timeout=WAIT_MS)
     expect(card.locator(".state")).to_have_text("terminating")
     screenshot(page, "06-pod-terminating")

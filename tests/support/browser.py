@@ -49,6 +49,13 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
 
 
+def pod_card(page, name: str):
+    """The flow's card of pod (or endpoint) `name`, found by its full name: the name drawn on a
+    card may be cut in the middle when the window is narrow (flowlayout.js), the card's
+    `data-pod` and accessible name never are."""
+    return page.locator(f"#flow .pod[data-pod='{name}']")
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
