@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +19,10 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+# The servers' logs live as long as the test session (a test may read one after stopping its
+# server), then go: a full run starts hundreds of servers.
+LOGS = Path(tempfile.mkdtemp(prefix="k8s-combat-app-logs-"))
+atexit.register(shutil.rmtree, LOGS, ignore_errors=True)
 
 
 def die_with_parent() -> None:
@@ -79,7 +85,7 @@ def start_app(*, host: str = "127.0.0.1", port: int | None = None, **env: str) -
     port = port or free_port(host)
     # A file, not a pipe: nobody reads a pipe while the test runs, and a full one (the /ping log
     # lines) would block the server.
-    log = tempfile.NamedTemporaryFile(prefix="k8s-combat-app-", suffix=".log", delete=False)  # noqa: SIM115
+    log = tempfile.NamedTemporaryFile(dir=LOGS, prefix="app-", suffix=".log", delete=False)  # noqa: SIM115
     with log:
         process = subprocess.Popen(
             [sys.executable, "-m", "combat_app.serving", "--host", host, "--port", str(port)],
