@@ -68,6 +68,7 @@ class Cluster:
         termination_grace_seconds: float | None = None,
         cluster_ip: str = "127.0.10.1",
         balancing: str = "random",
+        proxy_seed: str | None = None,
         reserved_proxies: dict[Key, ServiceProxy] | None = None,
         avoid_ips: tuple[str, ...] = (),
         event_cap: int = 1000,
@@ -86,7 +87,12 @@ class Cluster:
         self.termination_grace_seconds = termination_grace_seconds
         self.recorder = EventRecorder(store, cap=event_cap)
         self.network = ServiceNetwork(
-            store, cluster_ip=cluster_ip, mode=balancing, reserved=reserved_proxies, avoid=avoid_ips
+            store,
+            cluster_ip=cluster_ip,
+            mode=balancing,
+            seed=proxy_seed,
+            reserved=reserved_proxies,
+            avoid=avoid_ips,
         )
         self.node = Node(
             store,

@@ -52,7 +52,10 @@ class ServiceProxy:
         mode: str = "random",
         affinity_seconds: float | None = None,
         name: str = "",
+        seed: str | None = None,
     ) -> None:
+        """``seed``: the random choice's seed (``--proxy-seed``), mixed with ``name`` so that each
+        proxy draws its own sequence; ``None`` seeds from the OS, as kube-proxy's choice is."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         self.host, self.port, self.mode, self.name = host, port, mode, name or f"{host}:{port}"
@@ -63,7 +66,8 @@ class ServiceProxy:
         self._turn = itertools.count()
         self._affinity: dict[str, tuple[Backend, float]] = {}
         self._server: asyncio.Server | None = None
-        self._random = random.Random()  # a per-connection pick needs no cryptographic strength
+        # A per-connection pick needs no cryptographic strength; a seed makes a run repeatable.
+        self._random = random.Random(None if seed is None else f"{seed}/{self.name}")
         self._open: set[asyncio.Transport] = set()
         self.policy = topology.Policy()
         # A caller's address -> (its node, its zone); the default puts every caller nowhere.

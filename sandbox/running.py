@@ -38,6 +38,7 @@ class Options:
     cluster_ip: str = "127.0.10.1"
     pod_network: str = "127.0.1"
     balancing: str = "random"
+    proxy_seed: str | None = None  # repeatable random picks (--proxy-seed); None: from the OS
     session_affinity: bool = False
     drain_seconds: float | None = None
     grace_seconds: float | None = None
@@ -104,10 +105,18 @@ class Sandbox:
         # The cluster DNS (CoreDNS's part): pods find the Service by name through it.
         self.dns = names.ClusterDns(self.store, names.dns_address(options.cluster_ip))
         self.service_proxy = ServiceProxy(
-            options.cluster_ip, 8081, mode=options.balancing, name="the Service's ClusterIP (--cluster-ip)"
+            options.cluster_ip,
+            8081,
+            mode=options.balancing,
+            name="the Service's ClusterIP (--cluster-ip)",
+            seed=options.proxy_seed,
         )
         self.grpc_proxy = ServiceProxy(
-            options.cluster_ip, 50051, mode=options.balancing, name="the Service's gRPC port (--cluster-ip)"
+            options.cluster_ip,
+            50051,
+            mode=options.balancing,
+            name="the Service's gRPC port (--cluster-ip)",
+            seed=options.proxy_seed,
         )
         # Whatever Services get applied, k8s-combat-service keeps --cluster-ip (sandbox.services).
         self.cluster = Cluster(
@@ -129,6 +138,7 @@ class Sandbox:
             termination_grace_seconds=options.grace_seconds,
             cluster_ip=options.cluster_ip,
             balancing=options.balancing,
+            proxy_seed=options.proxy_seed,
             reserved_proxies={
                 (options.cluster_ip, 8081): self.service_proxy,
                 (options.cluster_ip, 50051): self.grpc_proxy,

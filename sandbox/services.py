@@ -99,12 +99,14 @@ class ServiceNetwork:
         *,
         cluster_ip: str,
         mode: str = "random",
+        seed: str | None = None,
         reserved: dict[Key, ServiceProxy] | None = None,
         avoid: tuple[str, ...] = (),
     ) -> None:
         self.store = store
         self.cluster_ip = cluster_ip
         self.mode = mode
+        self.seed = seed
         self.proxies: dict[Key, ServiceProxy] = dict(reserved or {})
         self._reserved = set(self.proxies)
         self._avoid = set(avoid)
@@ -196,6 +198,7 @@ class ServiceNetwork:
                         port["port"],
                         mode=self.mode,
                         name=f"service {namespace}/{name} {address}:{port['port']}",
+                        seed=self.seed,
                     )
                 proxy.affinity_seconds = affinity_seconds(service)
                 proxy.mode = proxy_mode(service, self.mode)

@@ -110,3 +110,23 @@ def test_the_scheduler_spreads_new_pods_and_leaves_them_pending_with_the_nodes_c
     )
     reasons = [e["reason"] for e in store.list(resources.EVENTS)]
     assert reasons.count("Scheduled") == 3 and reasons.count("FailedScheduling") == 1
+
+
+async def test_a_seeded_proxy_repeats_its_picks_and_each_seed_and_proxy_has_its_own():
+    """``--proxy-seed``: the same seed gives the same pods connection after connection (the
+    tests' spreads repeat), another seed or another proxy another sequence; unseeded, the OS's."""
+
+    async def picks(seed: str | None, name: str = "the Service") -> list:
+        proxy = ServiceProxy("127.0.0.1", 0, name=name, seed=seed)
+        try:
+            await proxy.set_endpoints(ENDPOINTS, topology.Policy())
+            return [proxy.pick("127.0.5.3")[0] for _ in range(40)]
+        finally:
+            await proxy.close()
+
+    first = await picks("tests")
+    assert first == await picks("tests")
+    assert len(set(first)) == 3, "still a choice among every endpoint"
+    assert first != await picks("other"), "another seed, another sequence"
+    assert first != await picks("tests", name="the gRPC port"), "each proxy its own"
+    assert await picks(None) != await picks(None), "unseeded: the OS's entropy (1 in 3^40 alike)"

@@ -52,6 +52,13 @@ class Command(BaseCommand):
             default="random",
             help="random per connection, as kube-proxy's iptables mode; round-robin, as IPVS",
         )
+        parser.add_argument(
+            "--proxy-seed",
+            default=None,
+            metavar="TEXT",
+            help="seed the Service proxies' random choice, so that a run's picks repeat (for tests; "
+            "kube-proxy seeds from the OS, as the sandbox does without it)",
+        )
         parser.add_argument("--session-affinity", action="store_true", help="sessionAffinity: ClientIP")
         parser.add_argument("--providers", type=int, default=None, help="replicas of k8s-combat-service (2)")
         parser.add_argument(
@@ -139,6 +146,7 @@ class Command(BaseCommand):
             cluster_ip=options["cluster_ip"],
             pod_network=options["pod_network"],
             balancing=options["balancing"],
+            proxy_seed=options["proxy_seed"],
             session_affinity=options["session_affinity"],
             drain_seconds=options["drain_seconds"],
             grace_seconds=options["grace_seconds"],
