@@ -18,7 +18,6 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,15 +44,7 @@ def _missing(message: str) -> None:
 
 def _free_port_pair() -> int:
     """A port P with P + 1 free too: etcd listens for clients on P and for peers on P + 1."""
-    for _ in range(50):
-        port = free_port()
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two adjacent free loopback ports")
+    return free_port(span=2)
 
 
 @dataclass

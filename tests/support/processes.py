@@ -31,10 +31,32 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def free_port(host: str = "127.0.0.1") -> int:
+_HANDED_OUT: set[int] = set()
+
+
+def free_port(host: str = "127.0.0.1", span: int = 1) -> int:
+    """A port P free on ``host`` now, with P .. P + span - 1 all free, none of them handed out
+    before in this session. Linux picks a ``bind(0)`` port at random, so two calls in a row could
+    otherwise return the same port before either server has bound it."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+        wanted = set(range(port, port + span))
+        if wanted & _HANDED_OUT or not all(_bindable(host, p) for p in wanted - {port}):
+            continue
+        _HANDED_OUT.update(wanted)
+        return port
+    raise RuntimeError(f"no {span} free adjacent port(s) on {host}")
+
+
+def _bindable(host: str, port: int) -> bool:
     with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def app_environment(**overrides: str) -> dict[str, str]:
@@ -101,9 +123,9 @@ def start_app(*, host: str = "127.0.0.1", port: int | None = None, **env: str) -
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.output()}")
         try:
-            if requests.get(f"{server.url}/healthz", timeout=0.5).status_code == 200:
+            if requests.get(f"{server.url}/healthz", timeout=5).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy to answer in time
             time.sleep(0.05)
     server.stop(signal.SIGKILL)
     raise RuntimeError(f"server did not answer within 20 s:\n{server.output()}")
