@@ -1,6 +1,7 @@
 """A dashboard pod told to stop (SIGTERM) with browsers attached and a run going: it cancels the
 run (keeping the calls stored so far), tells every browser to go (close code 1001), stops its
-watch and exits 0 within the drain time plus 5 s, watching the sandbox or a real API server."""
+watch and exits 0 well before the kubelet's SIGKILL (the manifests' terminationGracePeriodSeconds,
+20 s), watching the sandbox or a real API server."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.slow
 
 DRAIN_SECONDS = 1.0
+GRACE_SECONDS = 20  # manifests/base: terminationGracePeriodSeconds
 BROWSERS = 3
 
 
@@ -43,7 +45,8 @@ def _stop_mid_run(dashboard: ServerProcess, database: Path) -> None:
         took = time.monotonic() - signalled
 
         assert exit_code == 0, dashboard.output()[-3000:]
-        assert took < DRAIN_SECONDS + 5, f"exited {took:.1f} s after SIGTERM:\n{dashboard.output()[-3000:]}"
+        # Not a speed figure: a watch read left blocked would hold the exit past the grace period.
+        assert took < GRACE_SECONDS - 4, f"exited {took:.1f} s after SIGTERM:\n{dashboard.output()[-3000:]}"
         assert [socket.wait_closed(10) for socket in sockets] == [1001] * BROWSERS
         verdict = first.wait_for(lambda m: m["type"] == "run.finished" and m["run"]["id"] == run_id, 1)
         assert verdict["run"]["status"] == "cancelled"

@@ -53,8 +53,9 @@ def _all_ready(kubectl, count: int):
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    # A drain long enough to see a deleted pod answer 503 before its listener closes.
-    sandbox = start_sandbox(tmp_path_factory.mktemp("lightweight"), "--drain-seconds", "3")
+    # A drain long enough to see a deleted pod answer 503 before its listener closes, after a
+    # few kubectl calls over 300 pods on a busy machine.
+    sandbox = start_sandbox(tmp_path_factory.mktemp("lightweight"), "--drain-seconds", "8")
     try:
         yield sandbox
     finally:
@@ -148,7 +149,7 @@ def test_a_deleted_lightweight_pod_terminates_drains_and_is_replaced(scaled, kub
         return False
 
     wait_for(terminating_endpoint, 10)
-    # Draining (3 s): it still serves, and fails readiness.
+    # Draining (8 s): it still serves, and fails readiness.
     readyz = requests.get(f"http://{ip}:8081/readyz", timeout=5)
     assert (readyz.status_code, readyz.text) == (503, "draining")
     assert readyz.headers["x-pod-name"] == name

@@ -143,7 +143,8 @@ def test_a_name_the_cluster_does_not_have_fails_as_nxdomain_and_localhost_is_sti
     found = json.loads(run_python(pod_environment(sandbox, SERVICE), UNKNOWN_NAMES))
     # A name in the cluster domain is the cluster DNS's to answer: NXDOMAIN, at once.
     assert found["nosuch.default.svc.cluster.local"] == "NXDOMAIN"
-    assert found["nosuch.default.svc.cluster.local seconds"] < 1
+    # At once: well under glibc's 5 s wait for a server that does not answer.
+    assert found["nosuch.default.svc.cluster.local seconds"] < 4
     # A short name no Service has goes on, after the search list, to the machine's resolver (as
     # CoreDNS forwards it upstream), which does not know it either, or cannot be reached.
     assert found["nosuch"] == "NXDOMAIN" or found["nosuch"].startswith("error")
