@@ -17,7 +17,7 @@ import yaml
 from kubernetes import client, config
 
 from tests.support.control_plane import start_control_plane
-from tests.support.kubectl import kubectl_for
+from tests.support.kubectl import kubectl_for, listed
 from tests.support.processes import ROOT
 from tests.support.sandbox import start_sandbox
 from tests.support.waiting import wait_for
@@ -109,18 +109,9 @@ def _in_the_sandbox(directory) -> dict[str, dict]:
             kubectl("-n", namespace, "scale", "deployment", NAME, f"--replicas={count}")
 
         def read(namespace: str) -> dict | None:
-            slices = json.loads(
-                kubectl(
-                    "-n",
-                    namespace,
-                    "get",
-                    "endpointslices",
-                    "-l",
-                    f"kubernetes.io/service-name={NAME}",
-                    "-o",
-                    "json",
-                )
-            )["items"]
+            slices = listed(
+                kubectl, "-n", namespace, "endpointslices", "-l", f"kubernetes.io/service-name={NAME}"
+            )
             endpoints = json.loads(kubectl("-n", namespace, "get", "endpoints", NAME, "-o", "json"))
             found = shape(slices, endpoints, namespace)
             done = found["endpoints"] == PODS[namespace] and found["Endpoints addresses"] == PODS[namespace]
