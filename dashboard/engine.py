@@ -66,6 +66,8 @@ class Engine:
             for target in settings.DASHBOARD_SERVICES
         }
         self.primary = next(iter(self.targets.values()))  # what the page shows first
+        # The Service the chaos buttons act on (DASHBOARD_HOME), if it is configured at all.
+        self.home = next((t for t in self.targets.values() if t.home), None)
         self.chaos = Chaos()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.replicas = Replicas(self)
@@ -229,7 +231,8 @@ class Engine:
         await self.chaos.scale(replicas)
 
     async def delete_pod(self, name: str) -> None:
-        pods = {e.pod for e in self.primary.endpoints.values() if e.pod}
+        endpoints = self.home.endpoints if self.home else {}  # the consumer lets home sockets only
+        pods = {e.pod for e in endpoints.values() if e.pod}
         await self.chaos.delete_pod(name, endpoint_pods=pods)
 
 

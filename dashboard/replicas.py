@@ -59,9 +59,10 @@ class Replicas:
         )
         for run_id in interrupted:
             row = await asyncio.to_thread(lambda run_id=run_id: run_row(Run.objects.get(id=run_id)))
-            known = not row["target"] or row["target"] in engine.targets  # else: stored only
-            if known:
-                await engine.target(row["target"] or None).broadcast({"type": "run.finished", "run": row})
+            # A row from before targets had keys (target "") was the home Service's.
+            live = engine.targets.get(row["target"]) if row["target"] else engine.home
+            if live is not None:  # else: a Service no longer configured; the row is stored
+                await live.broadcast({"type": "run.finished", "run": row})
         if settings.DASHBOARD_CHANNEL_LAYER:
             await self._check_channel_layer()
 

@@ -6,6 +6,7 @@ Service that is not configured is refused everywhere a user can name one."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 
 from tests.support.browser import WAIT_MS, chromium_browser, screenshot  # noqa: F401 (a fixture)
 from tests.support.dashboard import LiveSocket, start_run
-from tests.support.kubectl import kubectl_for
+from tests.support.kubectl import kubectl_for, listed
 from tests.support.sandbox import start_sandbox
 from tests.support.waiting import wait_for
 
@@ -201,18 +202,9 @@ def test_each_service_selects_the_pods_of_its_own_namespace_only(cluster):
     them (a selector never reaches across namespaces)."""
     _, kubectl = cluster
     for namespace in ("default", OTHER):
-        slices = json.loads(
-            kubectl(
-                "-n",
-                namespace,
-                "get",
-                "endpointslices",
-                "-l",
-                f"kubernetes.io/service-name={SERVICE}",
-                "-o",
-                "json",
-            )
-        )["items"]
+        slices = listed(
+            kubectl, "-n", namespace, "endpointslices", "-l", f"kubernetes.io/service-name={SERVICE}"
+        )
         refs = [e["targetRef"] for s in slices for e in s.get("endpoints") or []]
         assert {s["metadata"]["namespace"] for s in slices} == {namespace}
         assert {r["namespace"] for r in refs} == {namespace}
@@ -275,3 +267,22 @@ def test_a_page_for_a_service_that_is_not_configured_says_so_and_stops(cluster, 
         expect(page.locator("#fire-burst")).to_be_disabled()
     finally:
         context.close()
+
+
+def test_the_chaos_buttons_act_on_the_home_service_when_another_is_listed_first(tmp_path):
+    """``DASHBOARD_SERVICES`` may list another namespace's Service first (the page shows it
+    first); the scale and delete buttons still act on the home Service, and a pod of it is
+    deleted, not refused as no endpoint."""
+    sandbox = start_sandbox(
+        tmp_path, "--dashboard-env", f"DASHBOARD_SERVICES={OTHER_KEY},{SERVICE}", dashboard=True
+    )
+    try:
+        kubectl = kubectl_for(sandbox)
+        victim = sorted(wait_for(lambda: _ready_pods(kubectl, "default"), 60))[0]
+        with contextlib.closing(_socket(sandbox, SERVICE)) as socket:
+            wait_for(lambda: victim in {e["pod"] for e in socket.latest_endpoints()}, 30)
+            socket.send({"type": "pod.delete", "name": victim})
+            wait_for(lambda: socket.of_type("error") or victim not in _ready_pods(kubectl, "default"), 60)
+            assert not socket.of_type("error"), socket.of_type("error")
+    finally:
+        sandbox.stop()
