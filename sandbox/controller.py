@@ -64,7 +64,7 @@ class Cluster:
         pod_env: Callable[[PodState, dict], dict[str, str]],
         log_dir: Path,
         max_replicas: int = 10,
-        lightweight_above: int = 10,
+        lightweight_above: int = pod_runtimes.LIGHTWEIGHT_ABOVE,
         termination_grace_seconds: float | None = None,
         cluster_ip: str = "127.0.10.1",
         balancing: str = "random",

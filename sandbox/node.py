@@ -56,7 +56,7 @@ class Node:
         grace_override: float | None = None,
         capacity: int = 30,
         lightweight_capacity: int = 2 * pod_runtimes.LIGHTWEIGHT_MAX_REPLICAS,
-        lightweight_above: int = 10,
+        lightweight_above: int = pod_runtimes.LIGHTWEIGHT_ABOVE,
         layout: topology.Layout | None = None,
     ) -> None:
         """``changed()`` asks for a sync (a pod's state moved); ``leaving(pod)`` takes a

@@ -21,6 +21,10 @@ ANNOTATION = "sandbox.k8s-combat.dev/pod-runtime"
 PROCESS = "process"
 LIGHTWEIGHT = "lightweight"
 LIGHTWEIGHT_MAX_REPLICAS = 5000
+# Pods of a Deployment scaled above this many replicas are lightweight by default
+# (--lightweight-above): the most process pods a Deployment may have (--max-replicas' default),
+# so that every count up to LIGHTWEIGHT_MAX_REPLICAS is served.
+LIGHTWEIGHT_ABOVE = 10
 
 
 def chosen(deployment: dict | None, *, lightweight_above: int, replicas: object = None) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
-from sandbox import manifests, names, pod_environment, resources, topology
+from sandbox import manifests, names, pod_environment, pod_runtimes, resources, topology
 from sandbox.addresses import AddressPool
 from sandbox.apiserver import ApiServer
 from sandbox.controller import Cluster
@@ -48,7 +48,7 @@ class Options:
     bookmark_seconds: float = 10.0
     empty: bool = False  # no workloads at start: the user applies them, as in the tutorial
     max_replicas: int = 10
-    lightweight_above: int = 10  # pods of a Deployment scaled above this are lightweight
+    lightweight_above: int = pod_runtimes.LIGHTWEIGHT_ABOVE  # above this, a Deployment's pods are lightweight
     max_endpoints_per_slice: int = 100  # kube-controller-manager --max-endpoints-per-slice
     nodes: int = 1  # sandbox-node, or sandbox-node-1..N (sandbox.topology)
     zones: int = 1  # zone-a, zone-b, ... dealt round-robin over the nodes

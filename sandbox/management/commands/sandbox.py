@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sandbox.pod_runtimes import LIGHTWEIGHT_ABOVE
 from sandbox.proxy import MODES
 from sandbox.running import Options, run
 
@@ -114,7 +115,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--lightweight-above",
             type=int,
-            default=10,
+            default=LIGHTWEIGHT_ABOVE,
             help="pods of a Deployment scaled above N replicas are lightweight: many pods in one "
             "process (10, the most process pods a Deployment may have, so that every count up to "
             "5000 is served); the annotation sandbox.k8s-combat.dev/pod-runtime chooses per Deployment",
