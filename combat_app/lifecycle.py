@@ -48,6 +48,12 @@ def not_ready_reasons() -> list[str]:
     return list(_not_ready.values())
 
 
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An error as one line of at most ``limit`` characters (its type when it says nothing),
+    for a not-ready reason or a log line."""
+    return " ".join(str(exc).split())[:limit] or type(exc).__name__
+
+
 def on_startup(hook: Hook) -> Hook:
     _startup_hooks.append(hook)
     return hook

@@ -85,9 +85,7 @@ if "*" in _EXTRA_HOSTS:
 _SERVICE_NAMESPACE = env_str("POD_NAMESPACE", "default")
 _SERVICE_HOSTS = [COMBAT_SERVICE_HOST]
 if not any(mark in COMBAT_SERVICE_HOST for mark in ".:"):  # a short name, not an IP or an FQDN
-    _SERVICE_HOSTS += [
-        f"{COMBAT_SERVICE_HOST}.{_SERVICE_NAMESPACE}{suffix}" for suffix in ("", ".svc", ".svc.cluster.local")
-    ]
+    _SERVICE_HOSTS = list(Target(COMBAT_SERVICE_HOST, _SERVICE_NAMESPACE).dns_names(_SERVICE_NAMESPACE))
 DASHBOARD_HOME = Target(DASHBOARD_SERVICE, DASHBOARD_NAMESPACE)
 DASHBOARD_TARGET_URLS = base_urls(
     DASHBOARD_SERVICES, home=DASHBOARD_HOME, home_url=COMBAT_SERVICE_URL, own_namespace=_SERVICE_NAMESPACE

@@ -197,10 +197,12 @@ class Engine:
 
     def _calls_stored(self, batch: list[CallRecord]) -> None:
         by_target: dict[LiveTarget, list[dict]] = {}
+        owners: dict[int, LiveTarget] = {}  # a batch holds a few runs' calls: each looked up once
         for record in batch:
             self.metrics.count(record)
-            target = next((t for t in self.targets.values() if record.run in t.runs.active), self.primary)
-            by_target.setdefault(target, []).append(record.as_dict())
+            if record.run not in owners:
+                owners[record.run] = self.local_run(record.run) or self.primary
+            by_target.setdefault(owners[record.run], []).append(record.as_dict())
         for target, calls in by_target.items():
             target.calls_stored(calls)
 

@@ -53,10 +53,9 @@ class Experiments:
         runs: Runs,
         broadcast: Callable[[dict], Awaitable[None]],
         spawn: Callable[[Awaitable], asyncio.Task],
-        target: str = "",
     ) -> None:
         self.origin = origin
-        self.target = target or runs.target
+        self.target = runs.target
         self.runs = runs
         self.broadcast = broadcast
         self.spawn = spawn

@@ -23,18 +23,16 @@ from django.utils import timezone
 
 from combat_app import lifecycle
 from dashboard.models import Call, Experiment, Heartbeat, Run
-from dashboard.records import CallRecord
 from dashboard.statistics import run_statistics
 
 logger = logging.getLogger(__name__)
 
 READINESS_SOURCE = "dashboard-database"
-CALL_FIELDS = [f for f in CallRecord.__dataclass_fields__ if f != "run"]
 
 
-def beat(origin: str, *, expiry_seconds: float) -> list[int]:
+def beat(origin: str, *, expiry_seconds: float) -> list[Run]:
     """Write ``origin``'s heartbeat, then interrupt the runs of processes gone for longer than
-    ``expiry_seconds``; returns the ids of the runs this call interrupted (blocking: a thread).
+    ``expiry_seconds``; returns the runs this call interrupted, as stored (blocking: a thread).
     A database error is logged, marks the pod not ready and returns []."""
     close_old_connections()  # a connection the server dropped is replaced, not reused
     try:
@@ -42,7 +40,7 @@ def beat(origin: str, *, expiry_seconds: float) -> list[int]:
         Heartbeat.objects.update_or_create(origin=origin, defaults={"beat_at": now})
         interrupted = interrupt_orphans(now, datetime.timedelta(seconds=expiry_seconds))
     except DatabaseError as exc:
-        reason = " ".join(str(exc).split())[:200]
+        reason = lifecycle.one_line(exc)
         lifecycle.set_not_ready(READINESS_SOURCE, f"the dashboard's database is unreachable: {reason}")
         logger.warning("heartbeat failed (the pod reports not ready until one succeeds): %s", reason)
         return []
@@ -69,31 +67,31 @@ def forget(origin: str) -> None:
         logger.warning("could not remove the heartbeat of %s", origin)
 
 
-def interrupt_orphans(now: datetime.datetime, expiry: datetime.timedelta) -> list[int]:
+def interrupt_orphans(now: datetime.datetime, expiry: datetime.timedelta) -> list[Run]:
     """Mark ``interrupted`` every running run and experiment whose process has not beaten since
-    ``now - expiry``; returns the runs' ids."""
+    ``now - expiry``; returns the runs, as stored."""
     alive = Heartbeat.objects.filter(beat_at__gte=now - expiry).values_list("origin", flat=True)
     gone = list(Run.objects.filter(status=Run.Status.RUNNING).exclude(origin__in=alive))
     interrupted = []
     for run in gone:
-        records = [
-            CallRecord(run=run.id, **row)
-            for row in Call.objects.filter(run_id=run.id).order_by("seq").values(*CALL_FIELDS)
-        ]
         reason = (
             f"its dashboard process ({run.origin}) stopped: no heartbeat for {expiry.total_seconds():g} s"
         )
-        done = Run.objects.filter(id=run.id, status=Run.Status.RUNNING).update(
-            status=Run.Status.INTERRUPTED,
-            finished_at=now,
-            reason=reason[:200],
-            statistics=run_statistics(records, run.expected_pods),
-        )
-        if done:
-            interrupted.append(run.id)
+        ending = {
+            "status": Run.Status.INTERRUPTED,
+            "finished_at": now,
+            "reason": reason[:200],
+            # The stored calls have every field the statistics read.
+            "statistics": run_statistics(Call.objects.filter(run_id=run.id), run.expected_pods),
+        }
+        if Run.objects.filter(id=run.id, status=Run.Status.RUNNING).update(**ending):
+            for name, value in ending.items():
+                setattr(run, name, value)
+            interrupted.append(run)
     Experiment.objects.filter(status=Experiment.Status.RUNNING).exclude(origin__in=alive).update(
         status=Experiment.Status.INTERRUPTED, finished_at=now, reason="its dashboard process stopped"
     )
     if interrupted:
-        logger.warning("marked runs %s interrupted: their dashboard process is gone", interrupted)
+        ids = [run.id for run in interrupted]
+        logger.warning("marked runs %s interrupted: their dashboard process is gone", ids)
     return interrupted

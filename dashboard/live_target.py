@@ -68,6 +68,7 @@ class LiveTarget:
         self.spawn = spawn
         self.writer = writer
         self.store_events = store_events
+        self.origin = origin
         self.seq = 0
         self.delivered_seq = 0  # the last broadcast whose group_send has completed
         self._sending = asyncio.Lock()
@@ -88,7 +89,7 @@ class LiveTarget:
             url=url,  # its gRPC target is the same host (runs.Runs derives it)
         )
         self.experiments = experiments.Experiments(
-            origin=origin, runs=self.runs, broadcast=self.broadcast, spawn=spawn, target=target.key
+            origin=origin, runs=self.runs, broadcast=self.broadcast, spawn=spawn
         )
         connect = lambda: kube.connect(target.namespace)  # noqa: E731
         self.watcher = EndpointWatcher(
@@ -145,10 +146,6 @@ class LiveTarget:
             message = {**message, "target": self.target.key, "origin": self.origin, "seq": self.seq}
             await self.layer.group_send(self.group, {"type": message["type"], "message": message})
             self.delivered_seq = self.seq
-
-    @property
-    def origin(self) -> str:
-        return self.runs.origin
 
     def snapshot(self) -> dict:
         """The target's part of ``hello``: everything a browser needs to draw it."""

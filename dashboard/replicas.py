@@ -57,8 +57,8 @@ class Replicas:
         interrupted = await asyncio.to_thread(
             heartbeats.beat, engine.origin, expiry_seconds=settings.DASHBOARD_HEARTBEAT_EXPIRY_SECONDS
         )
-        for run_id in interrupted:
-            row = await asyncio.to_thread(lambda run_id=run_id: run_row(Run.objects.get(id=run_id)))
+        for run in interrupted:
+            row = run_row(run)
             # A row from before targets had keys (target "") was the home Service's.
             live = engine.targets.get(row["target"]) if row["target"] else engine.home
             if live is not None:  # else: a Service no longer configured; the row is stored
@@ -75,7 +75,7 @@ class Replicas:
                 self.engine.layer.group_send(CONTROL_GROUP, message), LAYER_TIMEOUT_SECONDS
             )
         except Exception as exc:  # redis-py's connection errors, a timeout: all mean the same here
-            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            reason = lifecycle.one_line(exc)
             lifecycle.set_not_ready(
                 LAYER_SOURCE,
                 f"the dashboard's channel layer (DASHBOARD_CHANNEL_LAYER) is unreachable: {reason}",

@@ -58,13 +58,13 @@ class Runs:
         spawn: Callable[[Awaitable], asyncio.Task],
         expectation: Callable[[], dict] | None = None,
         service_settings: Callable[[], dict] | None = None,
-        target: str = "",
-        url: str = "",
+        target: str,
+        url: str,
     ) -> None:
         # The target Service (its key, ``combat_app.targets.Target.key``) and where its calls go:
-        # http://host:port, and the same host on the gRPC port. The home Service's by default.
-        self.target = target or settings.DASHBOARD_HOME.key
-        self.url = url or settings.DASHBOARD_TARGET_URLS[self.target]
+        # http://host:port, and the same host on the gRPC port.
+        self.target = target
+        self.url = url
         self.grpc_target = f"{urlsplit(self.url).hostname}:{settings.COMBAT_SERVICE_GRPC_PORT}"
         # From the Service's settings (service_settings.py): the pods a run should reach, at its
         # start; the settings now, at its end, to say whether one changed during the run.
