@@ -264,13 +264,13 @@ class Cluster:
         self.schedule_sync()
         return updated
 
-    def delete_pod(self, name: str, grace_seconds: int | None, namespace: str = NAMESPACE) -> dict | None:
+    def delete_pod(self, name: str, grace_seconds: int | None, namespace: str) -> dict | None:
         """``DELETE pods/NAME`` (``gracePeriodSeconds`` or None): the pod as the API returns it."""
         deleted = self.delete_gracefully({"metadata": {"name": name, "namespace": namespace}}, grace_seconds)
         self._settle_now()
         return deleted
 
-    def scale(self, deployment: str, replicas: int, namespace: str = NAMESPACE) -> dict:
+    def scale(self, deployment: str, replicas: int, namespace: str) -> dict:
         """The ``scale`` subresource's write: ``spec.replicas``, then its effects at once."""
         current = self.store.get(resources.DEPLOYMENTS, namespace, deployment)
         if current is None:
@@ -290,7 +290,7 @@ class Cluster:
         """The Service allocator's part of a write through the API (``ServiceNetwork.assign``)."""
         self.network.assign(service, old)
 
-    def runner(self, name: str, namespace: str = NAMESPACE) -> PodRunner | None:
+    def runner(self, name: str, namespace: str) -> PodRunner | None:
         """The process of the pod ``namespace/name`` (logs, exec, port-forward, faults)."""
         return self.node.runner(name, namespace)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from sandbox.objects import NAMESPACE
 from sandbox.wire import ApiError, Request
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def switch(server: ApiServer, action: str, request: Request) -> dict:
         server.store.compact()
     elif action == "fail-readiness":
         runner = server.controls.runner(
-            request.query.get("pod", ""), request.query.get("namespace", "default")
+            request.query.get("pod", ""), request.query.get("namespace", NAMESPACE)
         )
         if runner is None:
             raise ApiError(404, "NotFound", f"no pod {request.query.get('pod')!r}")

@@ -82,7 +82,7 @@ class Node:
 
     # --- what the API server and tests ask --------------------------------------------------------
 
-    def runner(self, name: str, namespace: str = NAMESPACE) -> PodRunner | None:
+    def runner(self, name: str, namespace: str) -> PodRunner | None:
         """The runner of the pod ``namespace/name`` (the live one, if an old one still terminates)."""
         found = [r for r in self.runners.values() if r.pod.name == name and r.pod.namespace == namespace]
         found.sort(key=lambda r: r.pod.terminating)
