@@ -229,6 +229,7 @@ class Cluster:
                 (state.ip, state.host_port(8081))
                 for state in self.node.pod_states()
                 if state.uid in live
+                and state.namespace == NAMESPACE  # a selector selects in its own namespace only
                 and state.ready
                 and not state.terminating
                 and label_selector_matches(selector, live[state.uid]["metadata"].get("labels"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 
 import pytest
 import requests
@@ -286,3 +287,45 @@ def test_the_chaos_buttons_act_on_the_home_service_when_another_is_listed_first(
             assert not socket.of_type("error"), socket.of_type("error")
     finally:
         sandbox.stop()
+
+
+def test_the_dashboards_forward_reaches_its_own_namespaces_pod_only(cluster):
+    """``make run``'s forward to the dashboard is ``kubectl port-forward deploy/k8s-combat``: a pod
+    of that Deployment, in its namespace. When that pod goes, a Deployment of the same name and
+    labels in another namespace is never taken instead (a selector selects in its own namespace
+    only); the forward waits for the replacement."""
+    sandbox, kubectl = cluster
+    labels = {"app": "k8s-combat"}
+    twin = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "k8s-combat", "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "k8s-combat", "image": "k8s-combat"}]},
+            },
+        },
+    }
+    kubectl("-n", OTHER, "apply", "-f", "-", stdin=json.dumps(twin))
+    try:
+        kubectl("-n", OTHER, "rollout", "status", "deployment/k8s-combat", "--timeout", "90s", timeout=100)
+        (twin_pod,) = [
+            p["metadata"]["name"] for p in listed(kubectl, "-n", OTHER, "pods", "-l", "app=k8s-combat")
+        ]
+        (serving,) = [p["metadata"]["name"] for p in listed(kubectl, "pods", "-l", "app=k8s-combat")]
+        kubectl("delete", "pod", serving, "--wait=false")
+        answered = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not answered or answered[-1] == serving):
+            try:
+                answered.append(
+                    requests.get(f"{sandbox.dashboard_url}/ping", timeout=5).headers["x-pod-name"]
+                )
+            except requests.RequestException:  # the old pod gone, the new one not ready yet
+                time.sleep(0.2)
+        assert twin_pod not in answered, f"{OTHER}'s {twin_pod} answered for the default namespace"
+        assert answered and answered[-1] != serving, "the replacement answers"
+    finally:
+        kubectl("-n", OTHER, "delete", "deployment", "k8s-combat", "--wait=false")
